@@ -1,0 +1,33 @@
+"""minigrad: a small deep-learning library for reading how backpropagation works.
+
+    import minigrad as mg
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()          # x.grad == 2x
+"""
+from . import ops
+from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (
+    abs, add, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,
+    matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
+    reshape, sigmoid, softmax, split, sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze,
+    var, where, leaky_relu,
+)
+from .tensor import Function, GradientError, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
+
+__version__ = "0.1.0"
+
+
+def zeros(*shape, dtype=None, requires_grad=False, device=None):
+    import numpy as np
+
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.zeros(shape, dtype=dtype or get_default_dtype()), requires_grad, device=device)
+
+
+def ones(*shape, dtype=None, requires_grad=False, device=None):
+    import numpy as np
+
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.ones(shape, dtype=dtype or get_default_dtype()), requires_grad, device=device)

@@ -1,0 +1,124 @@
+"""Check an op's backward pass against central finite differences, in float64.
+
+    minigrad.gradcheck(lambda a, b: my_op(a, b), a, b)
+
+How it works. Let f be the function and W a fixed random array shaped like its output.
+The scalar L(x) = Σ W ⊙ f(x) has gradient dL/dx = f'(x)ᵀ W, which one backward pass with
+upstream gradient W computes. Numerically, for each input element x_i,
+
+    dL/dx_i ≈ (L(x + ε e_i) - L(x - ε e_i)) / (2ε)        (error O(ε²))
+
+Random weights matter: with W = 1 a wrong softmax backward would pass, because the rows of
+a softmax always sum to 1 and so d(Σ outputs)/dx = 0 whatever the backward says.
+
+``mode="directional"`` checks one random direction d instead of every element:
+⟨dL/dx, d⟩ against (L(x + εd) - L(x - εd)) / (2ε) — two forward passes, however many elements,
+which makes wide randomized sweeps cheap (the idea of Chainer's check_backward).
+"""
+import numpy as np
+
+from . import backend
+from .tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """The analytic gradient (backward) disagrees with the numeric one (finite differences)."""
+
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
+    """Return True if ``fn``'s backward agrees with finite differences; raise GradcheckError if not.
+
+    fn      a function of the given inputs returning a Tensor of any shape. It must be
+            deterministic (fix the mask of a dropout, for instance).
+    inputs  Tensors (those with requires_grad=True are checked) or other values passed as-is.
+            Floating-point tensors are copied to float64, so the check is not drowned in
+            float32 round-off.
+    mode    "full": every element of every input; "directional": one random direction.
+    """
+    if mode not in ("full", "directional"):
+        raise ValueError(f"gradcheck: mode must be 'full' or 'directional', got {mode!r}")
+    rng = np.random.default_rng(seed)
+    inputs = [_as_float64(x) for x in inputs]
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+
+    out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    xp = backend.get_array_module(out.data)
+    weights = xp.asarray(rng.standard_normal(out.shape))
+
+    def loss():
+        with no_grad():
+            return float((fn(*inputs).data.astype(np.float64) * weights).sum())
+
+    for i in checked:
+        inputs[i].grad = None
+    if not out.requires_grad:
+        raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
+    out.backward(weights.astype(out.dtype))
+    analytic = {i: _grad_or_zeros(inputs[i]) for i in checked}
+
+    if mode == "directional":
+        _check_direction(inputs, checked, analytic, loss, rng, eps, atol, rtol)
+    else:
+        for i in checked:
+            _check_every_element(inputs[i], i, analytic[i], loss, eps, atol, rtol)
+    return True
+
+
+def _as_float64(x):
+    """A contiguous float64 copy: perturbing it in place leaves the caller's tensor alone."""
+    if isinstance(x, Tensor) and x.dtype.kind == "f":
+        xp = backend.get_array_module(x.data)
+        return Tensor(xp.array(x.data, dtype=np.float64, order="C"), requires_grad=x.requires_grad)
+    return x
+
+
+def _grad_or_zeros(x):
+    if x.grad is None:
+        return np.zeros(x.shape)
+    return backend.to_numpy(x.grad.data).astype(np.float64)
+
+
+def _check_every_element(x, index, analytic, loss, eps, atol, rtol):
+    numeric = np.zeros(x.shape)
+    flat = x.data.reshape(-1)  # a view: writing to it perturbs x in place
+    for k in range(flat.size):
+        original = float(flat[k])
+        flat[k] = original + eps
+        plus = loss()
+        flat[k] = original - eps
+        minus = loss()
+        flat[k] = original
+        numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+    error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+    if error.max(initial=-np.inf) > 0:
+        worst = np.unravel_index(int(np.argmax(error)), x.shape)
+        raise GradcheckError(
+            f"gradcheck failed for input {index} (shape {x.shape}) at index {tuple(int(i) for i in worst)}: "
+            f"analytic {analytic[worst]:.8g} vs numeric {numeric[worst]:.8g} "
+            f"(atol={atol}, rtol={rtol}); {int((error > 0).sum())} of {x.size} elements disagree"
+        )
+
+
+def _check_direction(inputs, checked, analytic, loss, rng, eps, atol, rtol):
+    directions = {i: rng.standard_normal(inputs[i].shape) for i in checked}
+    norm = np.sqrt(sum(float((d * d).sum()) for d in directions.values())) or 1.0
+    originals = {i: inputs[i].data.copy() for i in checked}
+    xp = backend.get_array_module(inputs[checked[0]].data)
+
+    def shifted_loss(step):
+        for i in checked:
+            inputs[i].data[...] = originals[i] + xp.asarray(step * directions[i] / norm)
+        return loss()
+
+    numeric = (shifted_loss(eps) - shifted_loss(-eps)) / (2 * eps)
+    shifted_loss(0.0)
+    predicted = sum(float((analytic[i] * directions[i]).sum()) for i in checked) / norm
+    if abs(predicted - numeric) > atol + rtol * abs(numeric):
+        raise GradcheckError(
+            f"gradcheck (directional) failed for inputs {checked}: analytic directional derivative "
+            f"{predicted:.8g} vs numeric {numeric:.8g} (atol={atol}, rtol={rtol})"
+        )

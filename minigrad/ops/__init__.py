@@ -1,0 +1,243 @@
+"""The differentiable ops as functions: ``minigrad.ops.add(a, b)`` and so on.
+
+Each function here is a thin wrapper that turns PyTorch-style arguments into a call of one
+`Function` (or, for the composite ops at the bottom, of a few). The math lives in the
+family files: elementwise.py, activation.py, reduction.py, shape.py, linalg.py, loss.py.
+"""
+import builtins
+
+import numpy as np
+
+from ..tensor import Tensor
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .elementwise import (
+    Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sqrt, Sub, ToDevice, Where,
+)
+from .linalg import MatMul
+from .loss import CrossEntropy, MSELoss, NLLLoss
+from .reduction import Max, Mean, Min, Sum, Var
+from .shape import Concatenate, GetItem, Pad, Permute, Reshape
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+# ----- elementwise ------------------------------------------------------------------------
+def add(a, b):
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    return Div.apply(a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    return Pow.apply(a, b)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):  # noqa: A001 - PyTorch's name
+    return Abs.apply(x)
+
+
+def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    return Clip.apply(x, low=min, high=max)
+
+
+clamp = clip
+
+
+def maximum(a, b):
+    return Maximum.apply(a, b)
+
+
+def where(condition, a, b):
+    return Where.apply(a, b, cond=_array(condition).astype(bool))
+
+
+def cast(x, dtype):
+    return x if x.dtype == np.dtype(dtype) else Cast.apply(x, dtype=np.dtype(dtype))
+
+
+def to_device(x, device):
+    from ..backend import normalize_device
+
+    return x if x.device == normalize_device(device) else ToDevice.apply(x, device=device)
+
+
+# ----- activations --------------------------------------------------------------------------
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax.apply(x, axis=axis)
+
+
+# ----- reductions ---------------------------------------------------------------------------
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - PyTorch's name
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001 - PyTorch's name
+    return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001 - PyTorch's name
+    return Min.apply(x, axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False, correction=1):
+    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
+
+
+# ----- shape --------------------------------------------------------------------------------
+def reshape(x, *shape):
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Reshape.apply(x, shape=shape)
+
+
+def permute(x, *dims):
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+
+
+def getitem(x, index):
+    if isinstance(index, tuple):
+        index = tuple(_array(i) for i in index)
+    else:
+        index = _array(index)
+    return GetItem.apply(x, index=index)
+
+
+def concatenate(tensors, axis=0):
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+cat = concatenate
+
+
+def pad(x, pad_width, value=0.0):
+    """Constant padding with NumPy's pad_width: an int, or (before, after) per axis."""
+    if isinstance(pad_width, int):
+        pad_width = ((pad_width, pad_width),) * x.ndim
+    return Pad.apply(x, pad_width=tuple(tuple(p) for p in pad_width), value=value)
+
+
+def matmul(a, b):
+    return MatMul.apply(a, b)
+
+
+# ----- losses -------------------------------------------------------------------------------
+def nll_loss(logp, target, reduction="mean", ignore_index=-100):
+    return NLLLoss.apply(logp, target=_array(target), reduction=reduction, ignore_index=ignore_index)
+
+
+def cross_entropy(logits, target, reduction="mean", ignore_index=-100):
+    """Cross-entropy from raw scores (logits), not from probabilities: see CrossEntropy."""
+    return CrossEntropy.apply(logits, target=_array(target), reduction=reduction, ignore_index=ignore_index)
+
+
+def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's argument name
+    return MSELoss.apply(input, target, reduction=reduction)
+
+
+# ----- composites: built from the ops above, so autograd derives their backward -------------
+def transpose(x, dim0=-2, dim1=-1):
+    """Swap two axes (PyTorch's transpose)."""
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return permute(x, dims)
+
+
+def unsqueeze(x, axis):
+    axis = axis % (x.ndim + 1)
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def squeeze(x, axis=None):
+    if axis is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    axis = axis % x.ndim
+    if x.shape[axis] != 1:
+        return x
+    return reshape(x, x.shape[:axis] + x.shape[axis + 1:])
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    middle = 1
+    for n in x.shape[start:end + 1]:
+        middle *= n
+    return reshape(x, x.shape[:start] + (middle,) + x.shape[end + 1:])
+
+
+def stack(tensors, axis=0):
+    """Join along a new axis: each input gets a size-1 axis, then concatenate."""
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
+
+
+def split(x, split_size_or_sections, axis=0):
+    """Pieces of ``x`` along ``axis`` (PyTorch's rule: an int is the size of each piece,
+    a list gives the sizes). Each piece is a slice, so its gradient lands in its place."""
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of axis {axis} of shape {x.shape}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, start + size)
+        pieces.append(getitem(x, tuple(index)))
+        start += size
+    return pieces
+

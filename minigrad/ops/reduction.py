@@ -1,0 +1,111 @@
+"""Reductions over axes: sum, mean, max, min, var.
+
+Each output element is a function of a whole slice of the input. The backward first puts the
+reduced axes back (as size-1 axes when keepdims was False) so the gradient broadcasts over
+the slice it came from.
+"""
+from ..backend import get_array_module
+from ..tensor import Function
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of positive axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for an array with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def expand_reduced(g, axes, keepdims):
+    """Give ``g`` back the reduced axes (size 1) so it broadcasts over the input."""
+    if keepdims or not axes:
+        return g
+    return get_array_module(g).expand_dims(g, axes)
+
+
+def count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class Sum(Function):
+    """y = Σ_{reduced axes} x.   Every x in a slice adds to y with weight 1: dx = g broadcast."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.keepdims = x.shape, keepdims
+        self.axes = normalize_axes(axis, x.ndim)
+        return x.sum(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.axes, self.keepdims)
+        return get_array_module(g).broadcast_to(g, self.shape)
+
+
+class Mean(Function):
+    """y = (1/n) Σ x over n reduced elements.   dx = g / n broadcast."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.keepdims = x.shape, keepdims
+        self.axes = normalize_axes(axis, x.ndim)
+        return x.mean(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.axes, self.keepdims) / count(self.shape, self.axes)
+        return get_array_module(g).broadcast_to(g, self.shape)
+
+
+class Max(Function):
+    """y = max over the reduced axes (``Min`` reuses it through min x = -max(-x)).
+
+    Only the maximal element affects y: dx = g where x == y, else 0.
+    When several elements tie for the max the gradient is split equally between them
+    (a subgradient, as PyTorch's ``amax`` does).
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.keepdims = keepdims
+        self.axes = normalize_axes(axis, x.ndim)
+        y = x.max(axis=self.axes, keepdims=True)
+        winners = x == y
+        self.share = winners / winners.sum(axis=self.axes, keepdims=True)
+        self.share = self.share.astype(x.dtype)
+        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, g):
+        return expand_reduced(g, self.axes, self.keepdims) * self.share
+
+
+class Min(Max):
+    """y = min over the reduced axes; the smallest element(s) get the gradient."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        return -super().forward(-x, axis, keepdims)
+
+
+class Var(Function):
+    """y = Σ (x - m)² / (n - correction), m the mean over the n reduced elements.
+
+    dy/dx_i = 2 (x_i - m) / (n - correction)   (the term through m vanishes, since
+    Σ (x_j - m) = 0). correction=1 is the unbiased estimate, PyTorch's default.
+    """
+
+    def forward(self, x, axis=None, keepdims=False, correction=1):
+        self.keepdims = keepdims
+        self.axes = normalize_axes(axis, x.ndim)
+        n = count(x.shape, self.axes)
+        if n - correction <= 0:
+            raise ValueError(f"var: {n} element(s) with correction={correction} leave no degrees of freedom")
+        self.centered = x - x.mean(axis=self.axes, keepdims=True)
+        self.denominator = n - correction
+        return (self.centered**2).sum(axis=self.axes, keepdims=keepdims) / self.denominator
+
+    def backward(self, g):
+        g = expand_reduced(g, self.axes, self.keepdims)
+        return g * (2 / self.denominator) * self.centered

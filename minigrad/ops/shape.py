@@ -1,0 +1,108 @@
+"""Ops that move elements around without changing their values.
+
+Each element of the output is some element of the input, so every backward routes the
+gradient back to where the element came from: reshape back, permute back, scatter back,
+slice back.
+"""
+from ..backend import get_array_module, scatter_add
+from ..tensor import Function
+
+
+class Reshape(Function):
+    """y = x with a new shape (same elements, same order).   dx = g reshaped back."""
+
+    def forward(self, x, shape=None):
+        self.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape shape {x.shape} ({x.size} elements) into {tuple(shape)}") from None
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
+class Permute(Function):
+    """y = x with axes reordered: y.shape[i] = x.shape[dims[i]].
+
+    Undoing a permutation is permuting by its inverse: dx = g.transpose(argsort(dims)).
+    """
+
+    def forward(self, x, dims=None):
+        if sorted(dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+        self.inverse = tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
+        return x.transpose(dims)
+
+    def backward(self, g):
+        return g.transpose(self.inverse)
+
+
+class GetItem(Function):
+    """y = x[index] for integer, slice, boolean-mask and integer-array (fancy) indices.
+
+    y takes some elements of x, possibly some several times (fancy indexing with repeats).
+    dx is zero except at the taken positions, where each use adds its gradient:
+    dx = zeros_like(x);  dx[index] += g  — a scatter-add, so repeated indices accumulate.
+    """
+
+    def forward(self, x, index=None):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dx = xp.zeros(self.shape, dtype=self.dtype)
+        if _never_repeats(self.index):
+            dx[self.index] = g  # slices, integers and masks pick each element once
+        else:
+            scatter_add(dx, self.index, g)
+        return dx
+
+
+def _never_repeats(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, slice)) or getattr(p, "dtype", None) == bool
+        for p in parts
+    )
+
+
+class Concatenate(Function):
+    """y = [x_1, x_2, ...] joined along ``axis``.   dx_k = the slice of g that x_k filled."""
+
+    def forward(self, *xs, axis=0):
+        xp = get_array_module(*xs)
+        ndim = xs[0].ndim
+        self.axis = axis % ndim
+        for x in xs[1:]:
+            if x.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if i != self.axis):
+                raise ValueError(f"concatenate: shapes {xs[0].shape} and {x.shape} differ outside axis {axis}")
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, g):
+        grads, start = [], 0
+        for size in self.sizes:
+            index = [slice(None)] * g.ndim
+            index[self.axis] = slice(start, start + size)
+            grads.append(g[tuple(index)])
+            start += size
+        return tuple(grads)
+
+
+class Pad(Function):
+    """y = x surrounded by ``value``; pad_width as in numpy.pad: ((before, after), ...) per axis.
+
+    The padding is constant, so only the interior depends on x: dx = g[interior].
+    """
+
+    def forward(self, x, pad_width=None, value=0.0):
+        xp = get_array_module(x)
+        if len(pad_width) != x.ndim:
+            raise ValueError(f"pad: pad_width has {len(pad_width)} entries for an input of shape {x.shape}")
+        self.interior = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+        return xp.pad(x, pad_width, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        return g[self.interior]

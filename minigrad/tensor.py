@@ -1,0 +1,527 @@
+"""The engine: a Tensor that remembers how it was made, and reverse-mode autograd.
+
+Every differentiable op is a `Function` subclass with two methods on plain arrays:
+
+    forward(*arrays, **params)  -> output array           (saves what backward needs on self)
+    backward(grad_output)       -> one gradient per input (None where no gradient is needed)
+
+`Function.apply` runs the forward pass and, when any input requires a gradient, records the
+function on the output tensor (``tensor._ctx``). `Tensor.backward()` then walks that graph
+from the output back to the leaves in reverse topological order, calling each backward once
+with the summed gradient of everything that used its output (the multivariate chain rule).
+
+Three jobs are done here once, so no op has to repeat them:
+  * undo broadcasting: if ``a`` (shape (3,1)) was broadcast to (3,4), its gradient is summed
+    over the broadcast axes back to (3,1);
+  * check every gradient an op returns has its input's shape and dtype, naming the op if not;
+  * free the graph after use (unless ``retain_graph=True``), so memory is returned at once.
+"""
+import contextlib
+
+import numpy as np
+
+from . import backend
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def set_grad_enabled(mode):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, bool(mode)
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside record no graph (inference, optimizer steps)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    return set_grad_enabled(True)
+
+
+class GradientError(RuntimeError):
+    """An op's backward returned a gradient that does not fit its input."""
+
+
+class Function:
+    """Base class of every differentiable op. See the module docstring for the contract.
+
+    Inside ``backward``, ``self.needs_input_grad[i]`` says whether input ``i`` wants a
+    gradient, so an op can skip work nobody will use (conv2d skips dx for the first layer).
+    """
+
+    #: True for elementwise ops whose inputs broadcast; the engine then sums each gradient
+    #: over the broadcast axes. For every other op a shape mismatch is a bug and raises.
+    broadcasts = False
+    _freed = False
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        tensors = _as_tensors(inputs)
+        fn = cls()
+        needs = tuple(t.requires_grad for t in tensors) if _grad_enabled else ()
+        requires_grad = any(needs)
+        if requires_grad:
+            _check_same_float_dtype(fn.name, tensors)
+            fn.needs_input_grad = needs
+        else:
+            fn.needs_input_grad = (False,) * len(tensors)
+        out = Tensor(fn.forward(*(t.data for t in tensors), **params))
+        if requires_grad:
+            out.requires_grad = True
+            out._ctx = fn
+            fn.inputs = tensors
+        return out
+
+    def release(self):
+        """Drop saved arrays and input references once the graph has been used."""
+        self.__dict__.clear()
+        self._freed = True
+
+
+def _as_tensors(inputs):
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if like is None:
+        return tuple(Tensor(x) for x in inputs)
+    return tuple(x if isinstance(x, Tensor) else _constant_like(x, like) for x in inputs)
+
+
+def _constant_like(value, like):
+    """Wrap a Python number or array so that ``x * 2`` keeps x's dtype and device."""
+    xp = backend.get_array_module(like.data)
+    if like.dtype.kind == "f" and np.asarray(value).dtype.kind in "biuf":
+        return Tensor(xp.asarray(value, dtype=like.dtype))
+    return Tensor(xp.asarray(value))
+
+
+def _check_same_float_dtype(op, tensors):
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        names = " and ".join(sorted(str(d) for d in dtypes))
+        raise TypeError(f"{op}: inputs have different dtypes ({names}); convert one with .to(dtype)")
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``.
+
+    Broadcasting copies an input along an axis; the chain rule adds the copies' gradients.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return grad  # cannot be a broadcast; the shape check reports it
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _checked_gradient(fn, index, tensor, grad):
+    if fn.broadcasts:
+        grad = unbroadcast(grad, tensor.shape)
+    if grad.shape != tensor.shape:
+        raise GradientError(
+            f"{fn.name}.backward has a bug: gradient for input {index} has shape "
+            f"{grad.shape}, but the input has shape {tensor.shape}"
+        )
+    if grad.dtype != tensor.dtype:
+        raise GradientError(
+            f"{fn.name}.backward has a bug: gradient for input {index} has dtype "
+            f"{grad.dtype}, but the input has dtype {tensor.dtype}"
+        )
+    return grad
+
+
+def _topological_order(root):
+    """Every tensor that leads to ``root``, each after all of its inputs.
+
+    Iterative depth-first search (an explicit stack instead of recursion), so a graph that
+    is 10,000 ops deep, such as a long unrolled RNN, does not hit Python's recursion limit.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        fn = node._ctx
+        if fn is None:
+            continue
+        if fn._freed:
+            raise RuntimeError(
+                "trying to backward through the graph a second time: its saved arrays were "
+                "freed after the first backward(); pass retain_graph=True the first time"
+            )
+        for parent in fn.inputs:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def run_backward(root, grad=None, retain_graph=False):
+    """Reverse-mode autodiff from ``root``; gradients accumulate into leaves' ``.grad``."""
+    if not root.requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad and has no graph")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {root.shape} needs a gradient argument: "
+                "only a one-element output has the implied gradient 1"
+            )
+        grad = backend.get_array_module(root.data).ones_like(root.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else grad
+        if grad.shape != root.shape:
+            raise ValueError(f"backward(): gradient shape {grad.shape} != tensor shape {root.shape}")
+        grad = grad.astype(root.dtype, copy=False)
+
+    grads = {id(root): grad}
+    for node in reversed(_topological_order(root)):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        fn = node._ctx
+        if fn is None or node._retains_grad:
+            node._accumulate_grad(g)
+        if fn is None:
+            continue
+        input_grads = fn.backward(g)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if len(input_grads) != len(fn.inputs):
+            raise GradientError(
+                f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
+                f"for {len(fn.inputs)} inputs"
+            )
+        for i, (parent, needed, pg) in enumerate(zip(fn.inputs, fn.needs_input_grad, input_grads)):
+            if not needed or pg is None:
+                continue
+            pg = _checked_gradient(fn, i, parent, pg)
+            key = id(parent)
+            grads[key] = pg if key not in grads else grads[key] + pg
+        if not retain_graph:
+            fn.release()
+
+
+class Tensor:
+    """An n-dimensional array (NumPy or CuPy) that can record the ops applied to it.
+
+    >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if device is not None:
+            data = backend.to_device(data, device)
+        xp = backend.get_array_module(data)
+        if dtype is not None:
+            data = xp.asarray(data, dtype=dtype)
+        elif isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data):
+            data = xp.asarray(data)
+        else:  # Python numbers and lists: floats become the default dtype, as in PyTorch
+            data = xp.asarray(data)
+            if data.dtype.kind == "f":
+                data = data.astype(backend.get_default_dtype())
+        self.data = data
+        self.grad = None
+        self._ctx = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----- autograd -------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, adding into ``.grad``."""
+        run_backward(self, gradient, retain_graph)
+
+    def _accumulate_grad(self, g):
+        if self.grad is None:
+            self.grad = Tensor(g.copy())  # a copy: ``g`` may be shared with another input
+        else:
+            self.grad = Tensor(self.grad.data + g)
+
+    def requires_grad_(self, flag=True):
+        if flag and self.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require grad, got {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf tensor in ``.grad`` during backward."""
+        self._retains_grad = True
+
+    def detach(self):
+        """The same data, cut from the graph (no gradient flows through it)."""
+        return Tensor(self.data)
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ----- array facts ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    def __len__(self):
+        return len(self.data)
+
+    def numel(self):
+        return self.data.size
+
+    def numpy(self):
+        """The data as a NumPy array (a copy from the GPU; the same memory on the CPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def to(self, target):
+        """``.to('cuda')``, ``.to('cpu')`` or ``.to(np.float64)``: a new tensor, same graph."""
+        from . import ops
+
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            return ops.to_device(self, target)
+        return ops.cast(self, target)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    # ----- operators and methods: thin calls into minigrad.ops --------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.pow(base, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # Comparisons give boolean tensors outside the graph (they have no useful gradient).
+    def __lt__(self, other):
+        return Tensor(self.data < _data(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _data(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _data(other))
+
+    def __eq__(self, other):
+        return Tensor(self.data == _data(other))
+
+    def __ne__(self, other):
+        return Tensor(self.data != _data(other))
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        return ops.clip(self, min, max)
+
+    clamp = clip
+
+    def softmax(self, axis=-1):
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return ops.log_softmax(self, axis)
+
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, correction=1):
+        return ops.var(self, axis, keepdims, correction)
+
+    def argmax(self, axis=None):
+        return Tensor(self.data.argmax(axis=axis))
+
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    view = reshape
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        return ops.unsqueeze(self, axis)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
+    """Create a Tensor (PyTorch's spelling)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+from . import ops  # noqa: E402  (the ops need Tensor and Function, defined above)

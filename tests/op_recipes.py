@@ -1,0 +1,298 @@
+"""The table of core ops under test: one `Recipe` per op.
+
+Each recipe says how to call the op in minigrad, NumPy (the forward reference) and PyTorch,
+which shapes and parameters to draw (a hypothesis strategy), and which values are safe
+(`domain`): inputs are kept away from kinks *by construction* — relu never sees 0, max never
+sees a tie, log never sees a negative — so a finite difference never straddles a kink.
+Adding an op to the test suite means adding one entry here.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import minigrad as mg
+
+try:  # PyTorch is an optional reference: without it only the torch-agreement tests skip
+    import torch
+    import torch.nn.functional as TF
+except ImportError:
+    torch = TF = None
+
+# ----- value domains: (rng, shapes) -> list of float64 arrays -----------------------------
+
+
+def normal(rng, shapes):
+    return [rng.standard_normal(s) for s in shapes]
+
+
+def positive(rng, shapes):
+    return [rng.uniform(0.5, 2.0, s) for s in shapes]
+
+
+def away_from_zero(rng, shapes):
+    return [rng.choice([-1.0, 1.0], s) * rng.uniform(0.2, 2.0, s) for s in shapes]
+
+
+def distinct(rng, shapes):
+    """All values across all inputs distinct, 0.1 apart, and none a multiple of 0.1 (so none
+    is 0 or ±0.5): no ties for max/min/maximum, no relu or clip input on its kink."""
+    total = sum(int(np.prod(s)) for s in shapes)
+    values = (rng.permutation(total) - total // 2 + 0.5) * 0.1
+    out, start = [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        out.append(values[start:start + n].reshape(s))
+        start += n
+    return out
+
+
+def positive_base_any_exponent(rng, shapes):
+    base, exponent = shapes
+    return [rng.uniform(0.5, 2.0, base), rng.uniform(-2.0, 2.0, exponent)]
+
+
+def nonzero_denominator(rng, shapes):
+    return [rng.standard_normal(shapes[0])] + away_from_zero(rng, shapes[1:])
+
+
+# ----- shape strategies: each yields (input_shapes, params) -------------------------------
+
+SIDE = 4
+unary = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=SIDE).map(lambda s: ([s], {}))
+binary = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=SIDE).map(
+    lambda r: (list(r.input_shapes), {})
+)
+
+
+@st.composite
+def reduction(draw, min_per_slice=1):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    ndim = len(shape)
+    axis = draw(st.none() | st.integers(-ndim, ndim - 1) | st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple))
+    axes = range(ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
+    if np.prod([shape[a] for a in axes]) < min_per_slice:
+        shape = tuple(max(n, 2) if i in [a % ndim for a in axes] else n for i, n in enumerate(shape))
+    return [shape], {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+@st.composite
+def along_axis(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    return [shape], {"axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+@st.composite
+def matmul_shapes(draw):
+    n, k, m = draw(st.integers(1, SIDE)), draw(st.integers(1, SIDE)), draw(st.integers(1, SIDE))
+    kind = draw(st.sampled_from(["vv", "mv", "vm", "mm", "batched", "broadcast"]))
+    batch = draw(st.integers(1, 3))
+    return {
+        "vv": [(k,), (k,)],
+        "mv": [(n, k), (k,)],
+        "vm": [(k,), (k, m)],
+        "mm": [(n, k), (k, m)],
+        "batched": [(batch, n, k), (k, m)],
+        "broadcast": [(batch, 1, n, k), (2, k, m)],
+    }[kind], {}
+
+
+@st.composite
+def getitem_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=SIDE))
+    kind = draw(st.sampled_from(["int", "slice", "mask", "fancy", "mixed"]))
+    n0 = shape[0]
+    if kind == "int":
+        index = draw(st.integers(-n0, n0 - 1))
+    elif kind == "slice":
+        start = draw(st.integers(0, n0 - 1))
+        index = (slice(start, None, draw(st.integers(1, 2))),) + (slice(None),) * (len(shape) - 1)
+    elif kind == "mask":
+        mask = np.array(draw(st.lists(st.booleans(), min_size=n0, max_size=n0)))
+        index = mask
+    elif kind == "fancy":  # repeated indices: the backward must add, not overwrite
+        index = np.array(draw(st.lists(st.integers(0, n0 - 1), min_size=1, max_size=6)))
+    else:
+        index = (slice(None), np.array([0, 0, 1])) if len(shape) > 1 else np.array([1, 0, 1])
+    return [shape], {"index": index}
+
+
+@st.composite
+def concat_case(draw):
+    base = list(draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE)))
+    axis = draw(st.integers(0, len(base) - 1))
+    shapes = []
+    for _ in range(draw(st.integers(1, 3))):
+        shape = list(base)
+        shape[axis] = draw(st.integers(1, SIDE))
+        shapes.append(tuple(shape))
+    return shapes, {"axis": axis}
+
+
+@st.composite
+def stack_case(draw):
+    shape = draw(array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=SIDE))
+    count = draw(st.integers(1, 3))
+    return [shape] * count, {"axis": draw(st.integers(0, len(shape)))}
+
+
+@st.composite
+def split_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6))
+    axis = draw(st.integers(0, len(shape) - 1))
+    return [shape], {"size": draw(st.integers(1, shape[axis])), "axis": axis}
+
+
+@st.composite
+def pad_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    widths = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape)
+    return [shape], {"pad_width": widths}
+
+
+@st.composite
+def permute_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=SIDE))
+    return [shape], {"dims": tuple(draw(st.permutations(range(len(shape)))))}
+
+
+@st.composite
+def reshape_case(draw):
+    shape = draw(array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=SIDE))
+    size = int(np.prod(shape))
+    divisors = [d for d in range(1, size + 1) if size % d == 0]
+    first = draw(st.sampled_from(divisors))
+    return [shape], {"shape": (first, -1)}
+
+
+@st.composite
+def classification(draw, with_ignored=False):
+    n, c = draw(st.integers(1, 5)), draw(st.integers(2, 5))
+    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    if with_ignored and n > 1 and draw(st.booleans()):
+        target[0] = -100  # one padding position: contributes nothing
+    return [(n, c)], {"target": target, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+same_shape_pair = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE).map(
+    lambda s: ([s, s], {"reduction": "mean"})
+)
+
+
+# ----- helpers for the PyTorch side -------------------------------------------------------
+
+def tdim(axis, ndim):
+    """minigrad's axis=None means 'all axes'; torch wants them listed."""
+    return tuple(range(ndim)) if axis is None else axis
+
+
+def torch_pad(x, pad_width):
+    flat = [p for pair in reversed(pad_width) for p in pair]  # torch lists the last axis first
+    return TF.pad(x, flat)
+
+
+def torch_target(target):
+    return torch.as_tensor(target)
+
+
+def torch_index(index):
+    convert = lambda i: torch.as_tensor(i) if isinstance(i, np.ndarray) else i  # noqa: E731
+    return tuple(convert(i) for i in index) if isinstance(index, tuple) else convert(index)
+
+
+@dataclass
+class Recipe:
+    name: str
+    fn: Callable  # (*tensors, **params) -> Tensor, minigrad
+    numpy: Callable  # (*arrays, **params) -> array, the forward reference
+    cases: st.SearchStrategy  # draws (input_shapes, params)
+    domain: Callable = normal
+    torch: Optional[Callable] = None  # (*torch_tensors, **params) -> torch tensor
+    tags: tuple = field(default=())
+
+
+def _np_split_cat(x, size, axis):
+    pieces = np.split(x, list(range(size, x.shape[axis], size)), axis=axis)
+    return np.concatenate(pieces[::-1], axis=axis)
+
+
+def _np_log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _np_nll(logp, target, reduction):
+    valid = target != -100
+    picked = -logp[np.arange(len(target)), np.where(valid, target, 0)] * valid
+    if reduction == "none":
+        return picked
+    return picked.sum() / (max(valid.sum(), 1) if reduction == "mean" else 1)
+
+
+RECIPES = [
+    Recipe("add", lambda a, b: a + b, np.add, binary, torch=lambda a, b: a + b),
+    Recipe("sub", lambda a, b: a - b, np.subtract, binary, torch=lambda a, b: a - b),
+    Recipe("mul", lambda a, b: a * b, np.multiply, binary, torch=lambda a, b: a * b),
+    Recipe("div", lambda a, b: a / b, np.divide, binary, nonzero_denominator, torch=lambda a, b: a / b),
+    Recipe("neg", lambda x: -x, np.negative, unary, torch=lambda x: -x),
+    Recipe("pow", lambda a, b: a**b, np.power, binary, positive_base_any_exponent, torch=lambda a, b: a**b),
+    Recipe("pow_scalar", lambda x: x**3, lambda x: x**3, unary, torch=lambda x: x**3),
+    Recipe("exp", mg.exp, np.exp, unary, torch=lambda x: x.exp()),
+    Recipe("log", mg.log, np.log, unary, positive, torch=lambda x: x.log()),
+    Recipe("sqrt", mg.sqrt, np.sqrt, unary, positive, torch=lambda x: x.sqrt()),
+    Recipe("abs", mg.abs, np.abs, unary, away_from_zero, torch=lambda x: x.abs()),
+    Recipe("clip", lambda x: mg.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), unary, distinct,
+           torch=lambda x: x.clamp(-0.5, 0.5)),
+    Recipe("maximum", mg.maximum, np.maximum, binary, distinct, torch=lambda a, b: torch.maximum(a, b)),
+    Recipe("where", lambda a, b: mg.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b), binary, away_from_zero,
+           torch=lambda a, b: torch.where(a > 0, a, b)),
+    Recipe("relu", mg.relu, lambda x: np.maximum(x, 0), unary, away_from_zero, torch=lambda x: x.relu()),
+    Recipe("leaky_relu", lambda x: mg.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x), unary,
+           away_from_zero, torch=lambda x: TF.leaky_relu(x, 0.1)),
+    Recipe("sigmoid", mg.sigmoid, lambda x: 1 / (1 + np.exp(-x)), unary, torch=lambda x: x.sigmoid()),
+    Recipe("tanh", mg.tanh, np.tanh, unary, torch=lambda x: x.tanh()),
+    Recipe("matmul", lambda a, b: a @ b, np.matmul, matmul_shapes(), torch=lambda a, b: a @ b),
+    Recipe("sum", mg.sum, lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), reduction(),
+           torch=lambda x, axis, keepdims: x.sum(dim=tdim(axis, x.ndim), keepdim=keepdims)),
+    Recipe("mean", mg.mean, lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims), reduction(),
+           torch=lambda x, axis, keepdims: x.mean(dim=tdim(axis, x.ndim), keepdim=keepdims)),
+    Recipe("max", mg.max, lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), reduction(), distinct,
+           torch=lambda x, axis, keepdims: x.amax(dim=tdim(axis, x.ndim), keepdim=keepdims)),
+    Recipe("min", mg.min, lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), reduction(), distinct,
+           torch=lambda x, axis, keepdims: x.amin(dim=tdim(axis, x.ndim), keepdim=keepdims)),
+    Recipe("var", mg.var, lambda x, axis, keepdims: np.var(x, axis=axis, keepdims=keepdims, ddof=1),
+           reduction(min_per_slice=2),
+           torch=lambda x, axis, keepdims: x.var(dim=tdim(axis, x.ndim), keepdim=keepdims, correction=1)),
+    Recipe("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), reshape_case(),
+           torch=lambda x, shape: x.reshape(shape)),
+    Recipe("permute", lambda x, dims: mg.permute(x, dims), lambda x, dims: x.transpose(dims), permute_case(),
+           torch=lambda x, dims: x.permute(dims)),
+    Recipe("transpose", lambda x: x.transpose(0, -1), lambda x: np.swapaxes(x, 0, -1),
+           array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE).map(lambda s: ([s], {})),
+           torch=lambda x: x.transpose(0, -1)),
+    Recipe("getitem", lambda x, index: x[index], lambda x, index: x[index], getitem_case(),
+           torch=lambda x, index: x[torch_index(index)]),
+    Recipe("concatenate", lambda *xs, axis: mg.concatenate(xs, axis), lambda *xs, axis: np.concatenate(xs, axis),
+           concat_case(), torch=lambda *xs, axis: torch.cat(xs, axis)),
+    Recipe("stack", lambda *xs, axis: mg.stack(xs, axis), lambda *xs, axis: np.stack(xs, axis), stack_case(),
+           torch=lambda *xs, axis: torch.stack(xs, axis)),
+    Recipe("split", lambda x, size, axis: mg.concatenate(mg.split(x, size, axis)[::-1], axis), _np_split_cat,
+           split_case(),
+           torch=lambda x, size, axis: torch.cat(torch.split(x, size, axis)[::-1], axis)),
+    Recipe("pad", mg.pad, lambda x, pad_width: np.pad(x, pad_width), pad_case(), torch=torch_pad),
+    Recipe("softmax", mg.softmax, lambda x, axis: np.exp(_np_log_softmax(x, axis)), along_axis(),
+           torch=lambda x, axis: x.softmax(axis)),
+    Recipe("log_softmax", mg.log_softmax, _np_log_softmax, along_axis(), torch=lambda x, axis: x.log_softmax(axis)),
+    Recipe("nll_loss", mg.nll_loss, _np_nll, classification(with_ignored=True),
+           torch=lambda x, target, reduction: TF.nll_loss(
+               x, torch_target(target), reduction=reduction)),
+    Recipe("cross_entropy", mg.cross_entropy,
+           lambda x, target, reduction: _np_nll(_np_log_softmax(x, 1), target, reduction),
+           classification(with_ignored=True),
+           torch=lambda x, target, reduction: TF.cross_entropy(
+               x, torch_target(target), reduction=reduction)),
+    Recipe("mse_loss", mg.mse_loss, lambda a, b, reduction: np.mean((a - b) ** 2), same_shape_pair,
+           torch=lambda a, b, reduction: TF.mse_loss(a, b, reduction=reduction)),
+]
