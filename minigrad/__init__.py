@@ -5,15 +5,16 @@
     loss = (x * x).sum()
     loss.backward()          # x.grad == 2x
 """
-from . import ops
+from . import nn, ops, optim  # noqa: F401
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs, add, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,
     matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
     reshape, sigmoid, softmax, split, sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze,
-    var, where, leaky_relu,
+    var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
 )
+from .random import manual_seed
 from .tensor import Function, GradientError, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 
 __version__ = "0.1.0"

@@ -58,3 +58,22 @@ def test_matches_torch(recipe, dtype, data):
     for mine, reference in zip(ours, theirs):
         assert mine.grad.dtype == dtype
         np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), **tol)
+
+
+@recipes
+@pytest.mark.skipif(not mg.cuda_is_available(), reason="CuPy with a CUDA GPU is not available")
+@given(data=st.data())
+def test_cuda_matches_cpu(recipe, data):
+    arrays, params, rng = draw_inputs(data, recipe)
+    cpu = [mg.tensor(a, requires_grad=True) for a in arrays]
+    gpu = [mg.tensor(a, device="cuda", requires_grad=True) for a in arrays]
+    gpu_params = {k: mg.backend.to_device(v, "cuda") if isinstance(v, np.ndarray) else v for k, v in params.items()}
+    out, out_gpu = recipe.fn(*cpu, **params), recipe.fn(*gpu, **gpu_params)
+    assert out_gpu.device == "cuda"
+    np.testing.assert_allclose(out_gpu.numpy(), out.numpy(), rtol=1e-10, atol=1e-12)
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    out_gpu.backward(mg.backend.to_device(upstream, "cuda"))
+    for a, b in zip(cpu, gpu):
+        assert b.grad.device == "cuda"
+        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-10, atol=1e-12)

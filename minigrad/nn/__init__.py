@@ -1,0 +1,7 @@
+"""Layers and models: Module, Parameter and the standard layers (PyTorch's names)."""
+from . import functional, init, utils  # noqa: F401
+from .layers import (  # noqa: F401
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, LogSoftmax, MaxPool2d,
+    ReLU, Sequential, Sigmoid, Softmax, Tanh,
+)
+from .module import Module, Parameter  # noqa: F401

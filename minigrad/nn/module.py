@@ -1,0 +1,151 @@
+"""Module: the base class of layers and models, as in PyTorch.
+
+A Module finds its parameters, buffers and sub-modules by looking at the attributes set in
+``__init__``: assigning a Parameter registers it, assigning a Module registers it as a child.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that is a learnable parameter of a Module (requires_grad by default)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name, array):
+        """State that is saved with the model but not learned (BatchNorm's running statistics)."""
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----- traversal ------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self):
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{prefix}.{name}" if prefix else name), p
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    def named_buffers(self):
+        for prefix, module in self.named_modules():
+            for name, b in module._buffers.items():
+                yield (f"{prefix}.{name}" if prefix else name), b
+
+    def num_parameters(self):
+        return sum(p.size for p in self.parameters())
+
+    # ----- modes and devices ----------------------------------------------------------
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def to(self, device):
+        """Move every parameter and buffer to 'cpu' or 'cuda' (in place; returns self)."""
+        for module in self.modules():
+            for p in module._parameters.values():
+                p.data = backend.to_device(p.data, device)
+                p.grad = None
+            for name, b in list(module._buffers.items()):
+                module.register_buffer(name, backend.to_device(b, device))
+        return self
+
+    # ----- saving and loading ---------------------------------------------------------
+    def state_dict(self):
+        """Parameters and buffers by dotted name, as NumPy arrays (so a GPU-trained model's
+        state loads on a machine without CuPy)."""
+        state = OrderedDict((n, backend.to_numpy(p.data).copy()) for n, p in self.named_parameters())
+        state.update((n, backend.to_numpy(b).copy()) for n, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state, strict=True):
+        own = dict(self.named_parameters())
+        buffers = {n: (m, n.rsplit(".", 1)[-1]) for n, m in self._buffer_owners()}
+        missing = [n for n in list(own) + list(buffers) if n not in state]
+        unexpected = [n for n in state if n not in own and n not in buffers]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        for name, array in state.items():
+            target = own[name].data if name in own else getattr(*buffers[name]) if name in buffers else None
+            if target is None:
+                continue
+            array = np.asarray(array)
+            if array.shape != target.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {array.shape} in the state but {target.shape} in the model")
+            target[...] = backend.to_device(array, backend.device_of(target))
+        return self
+
+    def _buffer_owners(self):
+        for prefix, module in self.named_modules():
+            for name in module._buffers:
+                yield (f"{prefix}.{name}" if prefix else name), module
+
+    # ----- printing -------------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

@@ -1,0 +1,24 @@
+"""Training utilities that act on parameters' gradients."""
+import math
+
+from ..backend import get_array_module
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
+    """Scale all gradients together so their global norm is at most ``max_norm``.
+
+    Returns the norm before clipping (to log exploding gradients). As in PyTorch the
+    scale is max_norm / (norm + 1e-6), applied only when that is below 1.
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(abs(g.data).max()) for g in grads)
+    else:
+        total = sum(float((abs(g.data) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type)
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for g in grads:
+            g.data = g.data * g.data.dtype.type(scale)
+    return total

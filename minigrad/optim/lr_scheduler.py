@@ -1,0 +1,105 @@
+"""Learning-rate schedules. Call ``scheduler.step()`` once per epoch (StepLR, Cosine) or once
+per batch (OneCycleLR), after ``optimizer.step()``, as in PyTorch."""
+import math
+
+
+class LRScheduler:
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = 0
+        self._apply()
+
+    def lr_at(self, base_lr, step):
+        raise NotImplementedError
+
+    def _apply(self):
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = self.lr_at(base, self.last_epoch)
+
+    def step(self):
+        self.last_epoch += 1
+        self._apply()
+
+    def get_last_lr(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state):
+        self.last_epoch, self.base_lrs = state["last_epoch"], list(state["base_lrs"])
+        self._apply()
+
+
+class StepLR(LRScheduler):
+    """lr = base · gamma^(epoch // step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr, step):
+        return base_lr * self.gamma ** (step // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (base - eta_min) · (1 + cos(π · t / T_max)) / 2."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):  # noqa: N803 - PyTorch's name
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr, step):
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * step / self.T_max)) / 2
+
+
+class OneCycleLR(LRScheduler):
+    """Smith's one-cycle policy: warm up from max_lr/div_factor to max_lr over the first
+    pct_start of the steps, then anneal (cosine) to max_lr/(div_factor·final_div_factor).
+    With cycle_momentum, momentum (or Adam's β1) moves the opposite way, between
+    max_momentum and base_momentum."""
+
+    def __init__(self, optimizer, max_lr, total_steps, pct_start=0.3, div_factor=25.0,
+                 final_div_factor=1e4, cycle_momentum=True, base_momentum=0.85, max_momentum=0.95):
+        self.max_lr, self.total_steps = max_lr, total_steps
+        self.div_factor, self.final_div_factor = div_factor, final_div_factor
+        self.warmup_end = float(pct_start * total_steps) - 1
+        self.cycle_momentum = cycle_momentum
+        self.base_momentum, self.max_momentum = base_momentum, max_momentum
+        for group in optimizer.param_groups:
+            group["initial_lr"] = max_lr / div_factor
+        super().__init__(optimizer)
+
+    @staticmethod
+    def _cosine(start, end, fraction):
+        return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+
+    def _phase(self, step):
+        """(fraction of the current phase done, is it the warm-up)."""
+        if step <= self.warmup_end:
+            return step / self.warmup_end, True
+        return (step - self.warmup_end) / (self.total_steps - 1 - self.warmup_end), False
+
+    def lr_at(self, base_lr, step):
+        if step >= self.total_steps:
+            raise ValueError(f"OneCycleLR stepped {step} times, beyond total_steps={self.total_steps}")
+        fraction, warmup = self._phase(step)
+        if warmup:
+            return self._cosine(base_lr, self.max_lr, fraction)
+        return self._cosine(self.max_lr, base_lr / self.final_div_factor, fraction)
+
+    def _apply(self):
+        super()._apply()
+        if not self.cycle_momentum:
+            return
+        fraction, warmup = self._phase(self.last_epoch)
+        momentum = (self._cosine(self.max_momentum, self.base_momentum, fraction) if warmup
+                    else self._cosine(self.base_momentum, self.max_momentum, fraction))
+        for group in self.optimizer.param_groups:
+            if "betas" in group:
+                group["betas"] = (momentum, group["betas"][1])
+            else:
+                group["momentum"] = momentum

@@ -1,0 +1,57 @@
+"""Optimizer: the base class. Holds parameter groups (each a dict with its own lr etc., as
+in PyTorch, so schedulers can change ``group['lr']``) and per-parameter state."""
+import copy
+
+from .. import backend
+
+
+class Optimizer:
+    def __init__(self, params, defaults):
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = defaults
+        self.param_groups = []
+        for group in groups:
+            group = {**defaults, **group, "params": list(group["params"])}
+            self.param_groups.append(group)
+        self.state = {}  # id(parameter) -> dict of arrays (momentum buffers, moments...)
+
+    def zero_grad(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.update(p, p.grad.data, self.state.setdefault(id(p), {}), group)
+
+    def update(self, p, grad, state, group):
+        """Change ``p.data`` in place from its gradient; ``state`` persists between steps."""
+        raise NotImplementedError
+
+    # Checkpoints: state is stored by parameter position, as NumPy arrays.
+    def state_dict(self):
+        order = [p for g in self.param_groups for p in g["params"]]
+        state = {
+            i: {k: backend.to_numpy(v) if hasattr(v, "shape") else v for k, v in self.state[id(p)].items()}
+            for i, p in enumerate(order) if id(p) in self.state
+        }
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        return {"state": state, "param_groups": copy.deepcopy(groups)}
+
+    def load_state_dict(self, state_dict):
+        order = [p for g in self.param_groups for p in g["params"]]
+        if len(state_dict["param_groups"]) != len(self.param_groups):
+            raise ValueError("optimizer state has a different number of parameter groups")
+        for group, saved in zip(self.param_groups, state_dict["param_groups"]):
+            group.update(saved)
+        self.state = {}
+        for i, entries in state_dict["state"].items():
+            p = order[int(i)]
+            self.state[id(p)] = {
+                k: backend.to_device(v, p.device) if hasattr(v, "shape") else v for k, v in entries.items()
+            }

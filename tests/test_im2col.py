@@ -1,0 +1,106 @@
+"""The im2col/col2im implementations agree with each other and with the definition."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import minigrad as mg
+from minigrad.ops import im2col as I
+
+CPU_IMPLS = ["numpy", "numba"]
+
+
+@st.composite
+def geometry(draw):
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    h = max(1, dilation[0] * (kernel[0] - 1) + 1 - 2 * padding[0]) + draw(st.integers(0, 6))
+    w = max(1, dilation[1] * (kernel[1] - 1) + 1 - 2 * padding[1]) + draw(st.integers(0, 6))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return (n, c, h, w), (kernel, stride, padding, dilation), dtype
+
+
+def im2col_by_definition(x, kernel, stride, padding, dilation, pad_value=0.0):
+    """Straight from the docstring: one loop iteration per entry."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    n, c, h, w = x.shape
+    oh, ow = I.output_size(h, kh, sh, ph, dh), I.output_size(w, kw, sw, pw, dw)
+    cols = np.full((n * oh * ow, c * kh * kw), pad_value, dtype=x.dtype)
+    for b in range(n):
+        for y in range(oh):
+            for z in range(ow):
+                for ch in range(c):
+                    for i in range(kh):
+                        for j in range(kw):
+                            hh, ww = y * sh - ph + i * dh, z * sw - pw + j * dw
+                            if 0 <= hh < h and 0 <= ww < w:
+                                cols[(b * oh + y) * ow + z, (ch * kh + i) * kw + j] = x[b, ch, hh, ww]
+    return cols
+
+
+@given(case=geometry(), seed=st.integers(0, 2**32 - 1), pad_value=st.sampled_from([0.0, -np.inf]))
+def test_im2col_implementations_agree_bit_for_bit_with_the_definition(case, seed, pad_value):
+    shape, geo, dtype = case
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    expected = im2col_by_definition(x, *geo, pad_value=pad_value)
+    for impl in CPU_IMPLS:
+        cols = I.im2col(x, *geo, pad_value=pad_value, impl=impl)
+        assert cols.dtype == dtype
+        np.testing.assert_array_equal(cols, expected, err_msg=impl)
+
+
+@given(case=geometry(), seed=st.integers(0, 2**32 - 1))
+def test_col2im_is_the_adjoint_of_im2col_in_every_implementation(case, seed):
+    # <im2col(x), g> = <x, col2im(g)> for all x, g  — the defining property of the backward
+    shape, geo, dtype = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    cols = im2col_by_definition(x, *geo)
+    g = rng.standard_normal(cols.shape)
+    results = {impl: I.col2im(g.astype(dtype), shape, *geo, impl=impl) for impl in CPU_IMPLS}
+    for impl, back in results.items():
+        assert back.shape == shape and back.dtype == dtype
+        np.testing.assert_allclose((x * back).sum(), (cols * g).sum(), rtol=1e-4 if dtype == np.float32 else 1e-10)
+    tol = 1e-5 if dtype == np.float32 else 1e-12  # different summation orders: round-off only
+    np.testing.assert_allclose(results["numba"], results["numpy"], rtol=tol, atol=tol)
+
+
+def test_choice_follows_argument_then_environment(monkeypatch):
+    x = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    assert I.choose(x, "numpy").__name__.endswith("reference")
+    monkeypatch.setenv("MINIGRAD_IM2COL", "numpy")
+    assert I.choose(x).__name__.endswith("reference")
+    monkeypatch.setenv("MINIGRAD_IM2COL", "numba")
+    assert I.choose(x).__name__.endswith("numba_kernels")
+    with pytest.raises(ValueError, match="needs a CuPy"):
+        I.choose(x, "cupy")
+    with pytest.raises(ValueError, match="unknown implementation"):
+        I.choose(x, "fortran")
+
+
+def test_numba_is_the_default_on_the_cpu(monkeypatch):
+    monkeypatch.delenv("MINIGRAD_IM2COL", raising=False)
+    assert I.choose(np.zeros((1, 1, 2, 2))).__name__.endswith("numba_kernels")
+
+
+cuda = pytest.mark.skipif(not mg.cuda_is_available(), reason="CuPy with a CUDA GPU is not available")
+
+
+@cuda
+@given(case=geometry(), seed=st.integers(0, 2**32 - 1), pad_value=st.sampled_from([0.0, -np.inf]))
+def test_cupy_kernels_agree_with_the_reference(case, seed, pad_value):
+    import cupy
+
+    shape, geo, dtype = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = I.im2col(cupy.asarray(x), *geo, pad_value=pad_value)
+    np.testing.assert_array_equal(cols.get(), I.im2col(x, *geo, pad_value=pad_value, impl="numpy"))
+    g = rng.standard_normal(cols.shape).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(I.col2im(cupy.asarray(g), shape, *geo).get(),
+                               I.col2im(g, shape, *geo, impl="numpy"), rtol=tol, atol=tol)
