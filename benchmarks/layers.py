@@ -1,0 +1,158 @@
+"""Forward + backward time of each layer op at the seed models' shapes (batch 128).
+
+Compares minigrad with each im2col implementation against PyTorch CPU, measured in the
+same run, each in its own process (their thread pools would fight over the cores otherwise):
+
+    python benchmarks/layers.py                 # table of medians (min-max) and ratios
+    python benchmarks/layers.py --repeats 20
+
+A ratio is minigrad's time / PyTorch's (lower is better; 1.0 = as fast as PyTorch).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BATCH = 128
+# name: (op, input shape, params)   — shapes of the CIFAR-10 CNN and LeNet-5 of the course
+CASES = {
+    "cifar conv1 3→16 k5": ("conv", (BATCH, 3, 32, 32), dict(filters=16, kernel=5, padding=2)),
+    "cifar conv2 16→32 k5": ("conv", (BATCH, 16, 16, 16), dict(filters=32, kernel=5, padding=2)),
+    "cifar conv3 32→64 k3 p2": ("conv", (BATCH, 32, 8, 8), dict(filters=64, kernel=3, padding=2)),
+    "cifar maxpool 2/2": ("max_pool", (BATCH, 16, 32, 32), dict(kernel=2, stride=2)),
+    "cifar maxpool 3/2": ("max_pool", (BATCH, 64, 10, 10), dict(kernel=3, stride=2)),
+    "cifar batchnorm 16ch": ("batch_norm", (BATCH, 16, 32, 32), {}),
+    "cifar linear 1024→16": ("linear", (BATCH, 1024), dict(out=16)),
+    "lenet conv1 1→6 k5 p2": ("conv", (BATCH, 1, 28, 28), dict(filters=6, kernel=5, padding=2)),
+    "lenet avgpool 2/2": ("avg_pool", (BATCH, 6, 28, 28), dict(kernel=2, stride=2)),
+    "lenet linear 400→120": ("linear", (BATCH, 400), dict(out=120)),
+}
+BACKENDS = ["torch", "minigrad-numpy", "minigrad-numba"]
+
+
+def minigrad_step(op, shape, params, rng):
+    import minigrad as mg
+
+    x = mg.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    if op == "conv":
+        w = mg.tensor(rng.standard_normal((params["filters"], shape[1], params["kernel"], params["kernel"])).astype(np.float32), requires_grad=True)
+        b = mg.zeros(params["filters"], requires_grad=True)
+        run = lambda: mg.conv2d(x, w, b, padding=params["padding"])  # noqa: E731
+    elif op == "max_pool":
+        run = lambda: mg.max_pool2d(x, params["kernel"], params["stride"])  # noqa: E731
+    elif op == "avg_pool":
+        run = lambda: mg.avg_pool2d(x, params["kernel"], params["stride"])  # noqa: E731
+    elif op == "batch_norm":
+        g, b = mg.ones(shape[1], requires_grad=True), mg.zeros(shape[1], requires_grad=True)
+        run = lambda: mg.batch_norm(x, None, None, g, b, training=True)  # noqa: E731
+    else:
+        w = mg.tensor(rng.standard_normal((params["out"], shape[1])).astype(np.float32), requires_grad=True)
+        b = mg.zeros(params["out"], requires_grad=True)
+        run = lambda: mg.linear(x, w, b)  # noqa: E731
+    upstream = None
+
+    def step():
+        nonlocal upstream
+        y = run()
+        if upstream is None:
+            upstream = rng.standard_normal(y.shape).astype(np.float32)
+        y.backward(upstream)
+
+    return step
+
+
+def torch_step(op, shape, params, rng):
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    if op == "conv":
+        w = torch.randn(params["filters"], shape[1], params["kernel"], params["kernel"], requires_grad=True)
+        b = torch.zeros(params["filters"], requires_grad=True)
+        run = lambda: F.conv2d(x, w, b, padding=params["padding"])  # noqa: E731
+    elif op == "max_pool":
+        run = lambda: F.max_pool2d(x, params["kernel"], params["stride"])  # noqa: E731
+    elif op == "avg_pool":
+        run = lambda: F.avg_pool2d(x, params["kernel"], params["stride"])  # noqa: E731
+    elif op == "batch_norm":
+        g, b = torch.ones(shape[1], requires_grad=True), torch.zeros(shape[1], requires_grad=True)
+        run = lambda: F.batch_norm(x, None, None, g, b, training=True)  # noqa: E731
+    else:
+        w = torch.randn(params["out"], shape[1], requires_grad=True)
+        b = torch.zeros(params["out"], requires_grad=True)
+        run = lambda: F.linear(x, w, b)  # noqa: E731
+    upstream = None
+
+    def step():
+        nonlocal upstream
+        y = run()
+        if upstream is None:
+            upstream = torch.randn(y.shape)
+        y.backward(upstream)
+
+    return step
+
+
+def measure(backend, repeats):
+    """Run in a child process: time every case with one backend, return {case: [seconds]}."""
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+        make = torch_step
+    else:
+        os.environ["MINIGRAD_IM2COL"] = backend.split("-", 1)[1]
+        make = minigrad_step
+    rng = np.random.default_rng(0)
+    times = {}
+    for name, (op, shape, params) in CASES.items():
+        step = make(op, shape, params, rng)
+        for _ in range(3):  # warm-up: JIT compilation, allocator, caches
+            step()
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            samples.append(time.perf_counter() - start)
+        times[name] = samples
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.repeats)))
+        return
+
+    results = {}
+    for backend in BACKENDS:
+        proc = subprocess.run([sys.executable, __file__, "--child", backend, "--repeats", str(args.repeats)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
+            continue
+        results[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    ms = lambda xs: f"{1e3 * statistics.median(xs):7.2f} ({1e3 * min(xs):.1f}-{1e3 * max(xs):.1f})"  # noqa: E731
+    header = f"{'forward+backward, ms median (min-max)':34s}" + "".join(f"{b:>24s}" for b in results)
+    ratios = [b for b in results if b != "torch"] if "torch" in results else []
+    header += "".join(f"{'ratio ' + b.split('-')[1]:>15s}" for b in ratios)
+    print(header)
+    for name in CASES:
+        row = f"{name:34s}" + "".join(f"{ms(results[b][name]):>24s}" for b in results)
+        for b in ratios:
+            row += f"{statistics.median(results[b][name]) / statistics.median(results['torch'][name]):15.2f}"
+        print(row)
+    print("\nratio = minigrad time / PyTorch time (lower is better)")
+
+
+if __name__ == "__main__":
+    main()
