@@ -147,3 +147,20 @@ def test_cuda_matches_cpu(recipe, data):
     out_gpu.backward(mg.backend.to_device(upstream, "cuda"))
     for a, b in zip(cpu, gpu):
         np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@given(data=st.data())
+def test_direct_numba_max_pool_matches_the_im2col_reference_even_with_ties(data):
+    from layer_recipes import pool_case
+
+    shapes, params = data.draw(pool_case())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(0, 3, shapes[0]).astype(np.float32)  # few distinct values: many ties
+    results = []
+    for impl in ("numpy", "numba"):
+        t = mg.tensor(x, requires_grad=True)
+        y = mg.max_pool2d(t, **params, impl=impl)
+        y.backward(np.arange(y.size, dtype=np.float32).reshape(y.shape))
+        results.append((y.numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])  # the same winner gets each gradient

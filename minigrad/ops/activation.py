@@ -11,11 +11,13 @@ class ReLU(Function):
     """y = max(x, 0).   dx = g·[x > 0]  (0 at exactly x = 0, as in PyTorch)."""
 
     def forward(self, x):
-        self.positive = x > 0
-        return x * self.positive
+        xp = get_array_module(x)
+        self.y = xp.maximum(x, 0)
+        return self.y
 
     def backward(self, g):
-        return g * self.positive
+        xp = get_array_module(g)
+        return xp.where(self.y > 0, g, xp.zeros((), g.dtype))  # y > 0 exactly where x > 0
 
 
 class LeakyReLU(Function):

@@ -1,4 +1,5 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
+from .. import workspace
 from ..backend import get_array_module
 from ..tensor import Function
 from .im2col import col2im, im2col, output_size
@@ -47,10 +48,15 @@ class Conv2d(Function):
         if oh < 1 or ow < 1:
             raise ValueError(f"conv2d: input shape {x.shape} is smaller than the kernel {w.shape[2:]} (with padding {(ph, pw)}, dilation {(dh, dw)})")
         self.x_shape, self.w, self.impl = x.shape, w, impl
-        self.cols = im2col(x, *self.geometry, impl=impl)
+        xp = get_array_module(x)
+        # The column matrix is large and needed again in backward: borrow a reused buffer.
+        cols = workspace.take((n * oh * ow, x.shape[1] * kh * kw), x.dtype, xp)
+        self.cols = im2col(x, *self.geometry, impl=impl, out=cols)
         y = self.cols @ w.reshape(w.shape[0], -1).T
         if b is not None:
             y += b
+        if not any(self.needs_input_grad):  # no backward will come: return the buffer now
+            self.release()
         return y.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
 
     def backward(self, g):
@@ -59,13 +65,20 @@ class Conv2d(Function):
         w_matrix = self.w.reshape(filters, -1)
         dx = dw = None
         if self.needs_input_grad[0]:  # the first layer's input needs none: skip the work
-            dx = col2im(g_rows @ w_matrix, self.x_shape, *self.geometry, impl=self.impl)
+            xp = get_array_module(g)
+            dcols = xp.matmul(g_rows, w_matrix, out=workspace.take(self.cols.shape, g.dtype, xp))
+            dx = col2im(dcols, self.x_shape, *self.geometry, impl=self.impl)
+            workspace.give(dcols)
         if self.needs_input_grad[1]:
             dw = (g_rows.T @ self.cols).reshape(self.w.shape)
         if len(self.needs_input_grad) == 2:
             return dx, dw
         db = g_rows.sum(axis=0) if self.needs_input_grad[2] else None
         return dx, dw, db
+
+    def release(self):
+        workspace.give(self.__dict__.get("cols"))  # the graph is done with it: reuse it
+        super().release()
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, impl=None):

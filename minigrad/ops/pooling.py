@@ -4,10 +4,10 @@ Each channel is pooled on its own, so the input is viewed as (N·C, 1, H, W): on
 im2col is then one pooling window. Output size is rounded down, as in PyTorch:
 OH = (H + 2p - KH) // s + 1.
 """
-from ..backend import get_array_module
+from ..backend import get_array_module, is_cupy_array
 from ..tensor import Function
 from .conv import pair
-from .im2col import col2im, im2col, output_size
+from .im2col import choose, col2im, im2col, output_size
 
 
 def _window_geometry(op, x, kernel_size, stride, padding):
@@ -32,11 +32,20 @@ class MaxPool2d(Function):
     0 elsewhere, summed where overlapping windows share a winner (col2im does that sum).
     Ties: the first maximal element in row-major window order takes the whole gradient
     (one winner). Padding counts as -inf, so it never wins.
+
+    This im2col version is the readable reference; on the CPU with Numba the same op runs
+    as direct loops (pooling_numba.py), unless ``impl="numpy"`` pins the reference.
     """
 
     def forward(self, x, kernel_size=2, stride=None, padding=0, impl=None):
         self.geometry, out_shape = _window_geometry("max_pool2d", x, kernel_size, stride, padding)
         self.x_shape, self.impl = x.shape, impl
+        self.direct = not is_cupy_array(x) and choose(x, impl).__name__.endswith("numba_kernels")
+        if self.direct:
+            from .pooling_numba import max_pool_forward
+
+            y, self.winner = max_pool_forward(x, *self.geometry[:3], out_shape)
+            return y
         n, c, h, w = x.shape
         cols = im2col(x.reshape(n * c, 1, h, w), *self.geometry, pad_value=-float("inf"), impl=impl)
         self.winner = cols.argmax(axis=1)
@@ -45,6 +54,10 @@ class MaxPool2d(Function):
         return cols[xp.arange(len(cols)), self.winner].reshape(out_shape)
 
     def backward(self, g):
+        if self.direct:
+            from .pooling_numba import max_pool_backward
+
+            return max_pool_backward(g, self.winner, self.x_shape)
         xp = get_array_module(g)
         dcols = xp.zeros(self.cols_shape, dtype=g.dtype)
         dcols[xp.arange(len(dcols)), self.winner] = g.reshape(-1)

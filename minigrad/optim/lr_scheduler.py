@@ -84,7 +84,7 @@ class OneCycleLR(LRScheduler):
         return (step - self.warmup_end) / (self.total_steps - 1 - self.warmup_end), False
 
     def lr_at(self, base_lr, step):
-        if step >= self.total_steps:
+        if step > self.total_steps:  # the step after the last batch is allowed, as in PyTorch
             raise ValueError(f"OneCycleLR stepped {step} times, beyond total_steps={self.total_steps}")
         fraction, warmup = self._phase(step)
         if warmup:

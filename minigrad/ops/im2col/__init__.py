@@ -45,8 +45,10 @@ def choose(x, impl=None):
     return reference
 
 
-def im2col(x, kernel, stride, padding, dilation=(1, 1), pad_value=0.0, impl=None):
-    return choose(x, impl).im2col(x, kernel, stride, padding, dilation, pad_value)
+def im2col(x, kernel, stride, padding, dilation=(1, 1), pad_value=0.0, impl=None, out=None):
+    """The column matrix of ``x``; written into ``out`` (a reused buffer) when given."""
+    cols = choose(x, impl).im2col(x, kernel, stride, padding, dilation, pad_value, out)
+    return cols
 
 
 def col2im(cols, shape, kernel, stride, padding, dilation=(1, 1), impl=None):

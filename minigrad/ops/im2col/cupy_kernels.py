@@ -60,13 +60,13 @@ def _get_kernels():
     return _kernels
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     import cupy
 
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = cupy.empty((n * oh * ow, c * kh * kw), dtype=x.dtype)
+    cols = cupy.empty((n * oh * ow, c * kh * kw), dtype=x.dtype) if out is None else out
     _get_kernels()["im2col"](
         cupy.ascontiguousarray(x), c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols
     )

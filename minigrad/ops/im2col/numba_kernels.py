@@ -52,11 +52,11 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):
                                 out[n, c, h, w] += cols[row, (c * kh + i) * kw + j]
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = np.empty((n * oh * ow, c * kh * kw), dtype=x.dtype)
+    cols = np.empty((n * oh * ow, c * kh * kw), dtype=x.dtype) if out is None else out
     _im2col(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols)
     return cols
 

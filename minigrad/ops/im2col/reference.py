@@ -23,7 +23,7 @@ def output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
@@ -31,7 +31,11 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0.0):
     # windows[n, c, y, x, i, j] = padded[n, c, y + i, x + j] for the dilated kernel extent
     windows = sliding_window_view(padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
     windows = windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # (N, C, OH, OW, KH, KW)
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    if out is not None:
+        out[...] = cols
+        return out
+    return cols
 
 
 def col2im(cols, shape, kernel, stride, padding, dilation):

@@ -1,0 +1,57 @@
+"""Max pooling as direct Numba loops: the fast CPU path of pooling.MaxPool2d.
+
+The im2col route (pooling.py) builds a column matrix just to take a max over each row;
+here each window is scanned in place, and the arg-max is kept as a flat index into the
+input plane (h·W + w) so the backward pass can scatter straight to it. Same tie rule: the
+first maximal element in row-major window order wins. One thread per (image, channel)
+plane, so no two threads ever add into the same dx element.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .im2col import numba_kernels  # noqa: F401  (sets the OpenMP wait policy before Numba's pool starts)
+
+
+@njit(parallel=True, cache=True)
+def _forward(x, kh, kw, sh, sw, ph, pw, out, winner):
+    n_images, channels, height, width = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for plane in prange(n_images * channels):
+        n, c = plane // channels, plane % channels
+        for y in range(oh):
+            for x_ in range(ow):
+                best, arg = -np.inf, -1
+                for i in range(kh):
+                    h = y * sh - ph + i
+                    if 0 <= h < height:
+                        for j in range(kw):
+                            w = x_ * sw - pw + j
+                            if 0 <= w < width and x[n, c, h, w] > best:
+                                best, arg = x[n, c, h, w], h * width + w
+                out[n, c, y, x_] = best
+                winner[n, c, y, x_] = arg
+
+
+@njit(parallel=True, cache=True)
+def _backward(g, winner, dx):
+    n_images, channels, oh, ow = g.shape
+    width = dx.shape[3]
+    for plane in prange(n_images * channels):
+        n, c = plane // channels, plane % channels
+        for y in range(oh):
+            for x_ in range(ow):
+                arg = winner[n, c, y, x_]
+                dx[n, c, arg // width, arg % width] += g[n, c, y, x_]
+
+
+def max_pool_forward(x, kernel, stride, padding, out_shape):
+    out = np.empty(out_shape, dtype=x.dtype)
+    winner = np.empty(out_shape, dtype=np.int32)
+    _forward(x, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out, winner)
+    return out, winner
+
+
+def max_pool_backward(g, winner, x_shape):
+    dx = np.zeros(x_shape, dtype=g.dtype)
+    _backward(np.ascontiguousarray(g), winner, dx)
+    return dx
