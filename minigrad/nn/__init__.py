@@ -5,3 +5,4 @@ from .layers import (  # noqa: F401
     ReLU, Sequential, Sigmoid, Softmax, Tanh,
 )
 from .module import Module, Parameter  # noqa: F401
+from .rnn import GRUCell, LSTMCell, RNNCell, detach_state  # noqa: F401

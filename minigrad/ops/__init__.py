@@ -249,3 +249,4 @@ from .conv import conv2d  # noqa: E402
 from .dropout import dropout  # noqa: E402
 from .linear import linear  # noqa: E402
 from .pooling import avg_pool2d, max_pool2d  # noqa: E402
+from .rnn import gru_cell, lstm_cell, rnn_cell  # noqa: E402,F401
