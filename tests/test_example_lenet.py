@@ -1,0 +1,46 @@
+"""The LeNet-5 study: the course's model, a short real run of the fast recipe, the CLI."""
+import json
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from fake_data import SHARED_DATA
+from test_examples import load_example
+
+lenet = load_example("lenet_mnist")
+real = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(), reason="../shared/data is not present")
+
+
+def test_lenet_has_the_courses_61706_parameters():
+    assert lenet.lenet().num_parameters() == 61706
+    assert type(lenet.lenet(softmax_output=True)[-1]).__name__ == "Softmax"
+
+
+def test_softmax_pitfall_shrinks_the_gradient_reaching_the_logits():
+    # d CE(softmax(z))/dz is the softmax Jacobian times (p - onehot): much smaller than p - onehot
+    rng = np.random.default_rng(0)
+    z = mg.tensor(rng.standard_normal((64, 10)), requires_grad=True)
+    mg.cross_entropy(z, rng.integers(0, 10, 64)).backward()
+    right = np.abs(z.grad.numpy()).mean()
+    z.grad = None
+    mg.cross_entropy(mg.softmax(z, axis=1), rng.integers(0, 10, 64)).backward()
+    assert np.abs(z.grad.numpy()).mean() < 0.3 * right
+
+
+@real
+def test_short_run_of_the_fast_recipe_learns_real_mnist():
+    splits = lenet.Splits(SHARED_DATA, 0)
+    splits.subsets = {1.0: np.arange(5000)}
+    result = lenet.run(splits, lenet.recipe(lenet.BEST), 1.0, epochs=1, seed=0)
+    assert result["test_accuracy"] >= 0.93, result["test_accuracy"]  # 1 epoch on 5,000 images; chance is 0.10
+
+
+@real
+def test_cli_runs_q1_end_to_end(tmp_path):
+    summary = lenet.main(["q1", "--data-dir", str(SHARED_DATA), "--epochs", "1", "--limit", "1000",
+                          "--out", str(tmp_path), "--no-progress"])
+    assert set(summary["q1"]) == {"baseline", "softmax_bug"}
+    assert (tmp_path / "q1_loss.png").exists() and (tmp_path / "q1_accuracy.png").exists()
+    cached = list((tmp_path / "runs").glob("*.json"))
+    assert len(cached) == 2 and "history" in json.loads(cached[0].read_text())
