@@ -60,13 +60,13 @@ def cuda_is_available():
 
 
 def is_cupy_array(array):
-    return type(array).__module__.split(".", 1)[0] == "cupy"
+    return type(array).__module__.startswith("cupy")
 
 
 def get_array_module(*arrays):
     """``cupy`` if any argument is a CuPy array, else ``numpy``."""
     for array in arrays:
-        if is_cupy_array(array):
+        if type(array) is not np.ndarray and is_cupy_array(array):  # the common case first: cheap
             return cupy_module()
     return np
 

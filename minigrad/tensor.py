@@ -81,7 +81,7 @@ class Function:
         needs = tuple(t.requires_grad for t in tensors) if _grad_enabled else ()
         requires_grad = any(needs)
         if requires_grad:
-            _check_same_float_dtype(fn.name, tensors)
+            _check_same_float_dtype(cls.__name__, tensors)
             fn.needs_input_grad = needs
         else:
             fn.needs_input_grad = (False,) * len(tensors)
@@ -114,6 +114,9 @@ def _constant_like(value, like):
 
 
 def _check_same_float_dtype(op, tensors):
+    first = tensors[0].data.dtype
+    if all(t.data.dtype == first for t in tensors):
+        return
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         names = " and ".join(sorted(str(d) for d in dtypes))
@@ -241,6 +244,11 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if type(data) is np.ndarray and dtype is None and device is None:  # the hot path: op outputs
+            self.data, self.grad, self._ctx, self._retains_grad, self.requires_grad = data, None, None, False, False
+            if requires_grad:
+                self.requires_grad_(True)
+            return
         if isinstance(data, Tensor):
             data = data.data
         if device is not None:
