@@ -118,26 +118,21 @@ class Module:
         return state
 
     def load_state_dict(self, state, strict=True):
-        own = dict(self.named_parameters())
-        buffers = {n: (m, n.rsplit(".", 1)[-1]) for n, m in self._buffer_owners()}
-        missing = [n for n in list(own) + list(buffers) if n not in state]
-        unexpected = [n for n in state if n not in own and n not in buffers]
+        """Copy arrays from ``state`` into this model's parameters and buffers, in place."""
+        targets = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())
+        missing = [n for n in targets if n not in state]
+        unexpected = [n for n in state if n not in targets]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         for name, array in state.items():
-            target = own[name].data if name in own else getattr(*buffers[name]) if name in buffers else None
-            if target is None:
+            if name not in targets:
                 continue
-            array = np.asarray(array)
+            target, array = targets[name], np.asarray(backend.to_numpy(array))
             if array.shape != target.shape:
                 raise ValueError(f"load_state_dict: {name} has shape {array.shape} in the state but {target.shape} in the model")
             target[...] = backend.to_device(array, backend.device_of(target))
         return self
-
-    def _buffer_owners(self):
-        for prefix, module in self.named_modules():
-            for name in module._buffers:
-                yield (f"{prefix}.{name}" if prefix else name), module
 
     # ----- printing -------------------------------------------------------------------
     def extra_repr(self):
