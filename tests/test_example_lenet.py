@@ -40,7 +40,7 @@ def test_short_run_of_the_fast_recipe_learns_real_mnist():
 def test_cli_runs_q1_end_to_end(tmp_path):
     summary = lenet.main(["q1", "--data-dir", str(SHARED_DATA), "--epochs", "1", "--limit", "1000",
                           "--out", str(tmp_path), "--no-progress"])
-    assert set(summary["q1"]) == {"baseline", "softmax_bug"}
+    assert set(summary["q1"]) == {"course recipe", "fast recipe (Q2 combined)"}
     assert (tmp_path / "q1_loss.png").exists() and (tmp_path / "q1_accuracy.png").exists()
     cached = list((tmp_path / "runs").glob("*.json"))
-    assert len(cached) == 2 and "history" in json.loads(cached[0].read_text())
+    assert len(cached) == 4 and "history" in json.loads(cached[0].read_text())
