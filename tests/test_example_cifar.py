@@ -34,7 +34,7 @@ def test_short_training_lowers_the_loss_and_the_cli_writes_its_outputs(tmp_path)
                           "--data-dir", str(data_dir(tmp_path)), "--out", str(out), "--no-progress"])
     history = json.loads((out / "history.json").read_text())
     assert len(history) == 5
-    assert history[-1]["train_loss"] < 0.9 * history[0]["train_loss"], history  # falls by more than 10%
+    assert history[-1]["train_loss"] < 0.95 * history[0]["train_loss"], history  # falls by more than 5%
     assert 0 <= summary["test_accuracy"] <= 1
     for name in ("curves.png", "confusion.png", "checkpoint.pkl", "summary.json", "history.csv"):
         assert (out / name).exists(), name
