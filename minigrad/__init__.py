@@ -13,6 +13,7 @@ from .ops import (
     matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
     reshape, sigmoid, softmax, split, sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze,
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
+    embedding, scaled_dot_product_attention,
 )
 from .random import manual_seed
 from .tensor import Function, GradientError, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor

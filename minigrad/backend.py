@@ -102,9 +102,4 @@ def to_numpy(array):
 
 def scatter_add(target, index, values):
     """target[index] += values, adding repeated indices once per occurrence (unbuffered)."""
-    if is_cupy_array(target):
-        import cupyx
-
-        cupyx.scatter_add(target, index, values)
-    else:
-        np.add.at(target, index, values)
+    get_array_module(target).add.at(target, index, values)  # cupy.add.at on the GPU, np.add.at here

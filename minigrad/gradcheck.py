@@ -37,6 +37,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
     """
     if mode not in ("full", "directional"):
         raise ValueError(f"gradcheck: mode must be 'full' or 'directional', got {mode!r}")
+    if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):  # gradcheck(fn, [a, b]) as in PyTorch
+        inputs = tuple(inputs[0])
     rng = np.random.default_rng(seed)
     inputs = [_as_float64(x) for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]

@@ -176,6 +176,40 @@ def classification(draw, with_ignored=False):
     return [(n, c)], {"target": target, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
 
 
+@st.composite
+def classification_smoothed(draw):
+    shapes, params = draw(classification(with_ignored=True))
+    return shapes, dict(params, label_smoothing=draw(st.sampled_from([0.0, 0.1, 0.5])))
+
+
+@st.composite
+def embedding_case(draw):
+    vocab, dim = draw(st.integers(1, 6)), draw(st.integers(1, SIDE))
+    index_shape = draw(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=SIDE))
+    indices = np.array(draw(st.lists(st.integers(0, vocab - 1), min_size=int(np.prod(index_shape)),
+                                     max_size=int(np.prod(index_shape))))).reshape(index_shape)
+    padding_idx = draw(st.none() | st.integers(0, vocab - 1))
+    return [(vocab, dim)], {"indices": indices, "padding_idx": padding_idx}
+
+
+@st.composite
+def attention_case(draw):
+    b, tq, tk = draw(st.integers(1, 3)), draw(st.integers(1, SIDE)), draw(st.integers(1, SIDE))
+    d, dv = draw(st.integers(1, SIDE)), draw(st.integers(1, SIDE))
+    # padded keys as in a batch of uneven sources: each row keeps its first `length` keys
+    lengths = np.array(draw(st.lists(st.integers(1, tk), min_size=b, max_size=b)))
+    mask = (np.arange(tk)[None, :] < lengths[:, None])[:, None, :]
+    if draw(st.booleans()):  # or a causal mask per query (query i sees keys 0..i, at least key 0)
+        mask = mask & (np.arange(tk)[None, :] <= np.arange(tq)[:, None])[None]
+    return [(b, tq, d), (b, tk, d), (b, tk, dv)], {"mask": mask}
+
+
+def _np_attention(q, k, v, mask):
+    scores = np.where(mask, q @ k.swapaxes(1, 2) / np.sqrt(q.shape[-1]), -np.inf)
+    weights = np.exp(_np_log_softmax(scores, -1))
+    return weights @ v
+
+
 same_shape_pair = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE).map(
     lambda s: ([s, s], {"reduction": "mean"})
 )
@@ -221,6 +255,22 @@ def _np_split_cat(x, size, axis):
 def _np_log_softmax(x, axis):
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _keep(indices, padding_idx):
+    """1.0 at real tokens, 0.0 at padding, shaped to broadcast over the embedding axis."""
+    return (indices != (-1 if padding_idx is None else padding_idx))[..., None] * 1.0
+
+
+def _np_smoothed_ce(x, target, reduction, label_smoothing):
+    """PyTorch's label smoothing: the target distribution is (1-ε)·one-hot + ε/C."""
+    logp = _np_log_softmax(x, 1)
+    valid = target != -100
+    picked = -logp[np.arange(len(target)), np.where(valid, target, 0)]
+    per_row = ((1 - label_smoothing) * picked - label_smoothing * logp.mean(axis=1)) * valid
+    if reduction == "none":
+        return per_row
+    return per_row.sum() / (max(valid.sum(), 1) if reduction == "mean" else 1)
 
 
 def _np_nll(logp, target, reduction):
@@ -293,6 +343,19 @@ RECIPES = [
            classification(with_ignored=True),
            torch=lambda x, target, reduction: TF.cross_entropy(
                x, torch_target(target), reduction=reduction)),
+    Recipe("cross_entropy_smoothed", mg.cross_entropy,
+           lambda x, target, reduction, label_smoothing: _np_smoothed_ce(x, target, reduction, label_smoothing),
+           classification_smoothed(),
+           torch=lambda x, target, reduction, label_smoothing: TF.cross_entropy(
+               x, torch_target(target), reduction=reduction, label_smoothing=label_smoothing)),
+    # padding positions are zeroed as a model does, so the frozen padding row (no gradient by
+    # definition) does not show up as a finite-difference mismatch; test_nn checks it is frozen
+    Recipe("embedding", lambda w, indices, padding_idx: mg.embedding(indices, w, padding_idx) * _keep(indices, padding_idx),
+           lambda w, indices, padding_idx: w[indices] * _keep(indices, padding_idx), embedding_case(),
+           torch=lambda w, indices, padding_idx: TF.embedding(torch_target(indices), w, padding_idx=padding_idx)
+           * torch_target(_keep(indices, padding_idx))),
+    Recipe("scaled_dot_product_attention", mg.scaled_dot_product_attention, _np_attention, attention_case(),
+           torch=lambda q, k, v, mask: TF.scaled_dot_product_attention(q, k, v, attn_mask=torch_target(mask))),
     Recipe("mse_loss", mg.mse_loss, lambda a, b, reduction: np.mean((a - b) ** 2), same_shape_pair,
            torch=lambda a, b, reduction: TF.mse_loss(a, b, reduction=reduction)),
 ]

@@ -1,8 +1,11 @@
 """Layers and models: Module, Parameter and the standard layers (PyTorch's names)."""
 from . import functional, init, utils  # noqa: F401
 from .layers import (  # noqa: F401
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, LogSoftmax, MaxPool2d,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sequential, Sigmoid, Softmax, Tanh,
 )
 from .module import Module, Parameter  # noqa: F401
 from .rnn import GRUCell, LSTMCell, RNNCell, detach_state  # noqa: F401
+from .attention import Attention  # noqa: F401
+from .self_attention import SelfAttention  # noqa: F401
+from .sequence import LSTM, length_mask, pad_sequences, sequence_cross_entropy  # noqa: F401

@@ -26,6 +26,28 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class Embedding(Module):
+    """A table of ``num_embeddings`` learned vectors; ``forward(indices)`` looks rows up.
+
+    Initialised N(0, 1) as in PyTorch; the ``padding_idx`` row starts at zero and, since
+    the op gives it no gradient, stays there.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.weight = _empty(num_embeddings, embedding_dim)
+        init.normal_(self.weight, 0.0, 1.0)
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, indices):
+        return ops.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}, padding_idx={self.padding_idx}"
+
+
 class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
         super().__init__()

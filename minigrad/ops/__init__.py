@@ -177,9 +177,10 @@ def nll_loss(logp, target, reduction="mean", ignore_index=-100):
     return NLLLoss.apply(logp, target=_array(target), reduction=reduction, ignore_index=ignore_index)
 
 
-def cross_entropy(logits, target, reduction="mean", ignore_index=-100):
+def cross_entropy(logits, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
     """Cross-entropy from raw scores (logits), not from probabilities: see CrossEntropy."""
-    return CrossEntropy.apply(logits, target=_array(target), reduction=reduction, ignore_index=ignore_index)
+    return CrossEntropy.apply(logits, target=_array(target), reduction=reduction, ignore_index=ignore_index,
+                              label_smoothing=label_smoothing)
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's argument name
@@ -244,9 +245,11 @@ def split(x, split_size_or_sections, axis=0):
 
 
 # ----- layers with hand-derived backward passes --------------------------------------------
+from .attention import scaled_dot_product_attention  # noqa: E402,F401
 from .batchnorm import batch_norm  # noqa: E402
 from .conv import conv2d  # noqa: E402
 from .dropout import dropout  # noqa: E402
+from .embedding import embedding  # noqa: E402,F401
 from .linear import linear  # noqa: E402
 from .pooling import avg_pool2d, max_pool2d  # noqa: E402
 from .rnn import gru_cell, lstm_cell, rnn_cell  # noqa: E402,F401

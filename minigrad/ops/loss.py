@@ -65,17 +65,28 @@ class CrossEntropy(_PickTarget, Function):
     With p = softmax(z_i):  dL/dz_ij = (p_j - [j = t_i]) / n — the famous 'prediction minus
     one-hot'. (Passing probabilities instead of logits applies softmax twice: the gradients
     shrink and training stalls, the pitfall in the course's LeNet code.)
+
+    Label smoothing ε (PyTorch's definition) trains towards q = (1-ε)·one-hot + ε/C instead:
+    L_i = -Σ_j q_j log p_j, and since Σ_j q_j = 1 the same algebra gives dL/dz_ij = (p_j - q_j) / n.
     """
 
-    def forward(self, logits, target=None, reduction="mean", ignore_index=-100):
+    def forward(self, logits, target=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
         self.setup("cross_entropy", logits, target, reduction, ignore_index)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
+        self.smoothing = label_smoothing
         self.logp = stable_log_softmax(logits, axis=1)
-        return self.reduce(-self.logp[self.rows, self.target] * self.valid)
+        per_row = -self.logp[self.rows, self.target]
+        if label_smoothing:
+            per_row = (1 - label_smoothing) * per_row - label_smoothing * self.logp.mean(axis=1)
+        return self.reduce(per_row * self.valid)
 
     def backward(self, g):
         xp = get_array_module(g)
         dz = xp.exp(self.logp)
-        dz[self.rows, self.target] -= 1
+        if self.smoothing:
+            dz -= self.smoothing / dz.shape[1]
+        dz[self.rows, self.target] -= 1 - self.smoothing
         return dz * self.upstream(g)
 
 

@@ -1,0 +1,158 @@
+"""Embedding, attention, masked/bidirectional LSTM and the sequence loss: the pieces of the
+grammar-correction model, checked by finite differences and against PyTorch."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from op_recipes import torch
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is the reference here")
+
+
+def random_lengths(rng, batch, steps):
+    lengths = rng.integers(1, steps + 1, batch)
+    lengths[0] = steps  # the longest sets T, as in a real padded batch
+    return lengths
+
+
+def test_embedding_padding_row_is_frozen_and_repeated_words_add():
+    mg.manual_seed(0)
+    emb = nn.Embedding(5, 3, padding_idx=0)
+    assert np.all(emb.weight.numpy()[0] == 0)
+    out = emb(np.array([[1, 1, 0], [4, 1, 0]]))
+    out.backward(np.ones(out.shape, dtype=out.dtype))
+    grad = emb.weight.grad.numpy()
+    np.testing.assert_array_equal(grad[:, 0], [0, 3, 0, 0, 1])  # row 1 read three times, padding never
+
+
+def test_embedding_rejects_out_of_range_indices():
+    with pytest.raises(IndexError, match=r"\[0, 5\)"):
+        nn.Embedding(5, 3)(np.array([5]))
+
+
+@pytest.mark.parametrize("kind", ["dot", "general", "additive"])
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_attention_gradients_with_padded_keys(kind, seed):
+    rng = np.random.default_rng(seed)
+    b, tq, tk, d = 2, rng.integers(1, 4), rng.integers(1, 5), 3
+    mg.set_default_dtype(np.float64)
+    try:
+        attention = nn.Attention(d, d, kind=kind, hidden_size=4)
+    finally:
+        mg.set_default_dtype(np.float32)
+    mask = nn.length_mask(random_lengths(rng, b, tk), tk)
+    q = mg.tensor(rng.standard_normal((b, tq, d)), requires_grad=True)
+    k = mg.tensor(rng.standard_normal((b, tk, d)), requires_grad=True)
+    params = list(attention.parameters())
+
+    def context_and_weights(q, k, *_):
+        context, weights = attention(q, k, mask)
+        return mg.concatenate([context, weights], axis=2)
+
+    assert mg.gradcheck(context_and_weights, q, k, *params)
+    context, weights = attention(q, k, mask)
+    assert np.allclose(weights.numpy()[~np.broadcast_to(mask[:, None, :], weights.shape)], 0)
+    assert np.allclose(weights.numpy().sum(-1), 1)
+    if kind != "additive":  # the fused op gives the same context
+        fused, none = attention(q, k, mask, need_weights=False)
+        assert none is None
+        np.testing.assert_allclose(fused.numpy(), context.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def copy_lstm_to_torch(ours, theirs):
+    with torch.no_grad():
+        for suffix, cell in [("", ours.forward_cell)] + ([("_reverse", ours.backward_cell)] if ours.bidirectional else []):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(theirs, f"{name}_l0{suffix}").copy_(torch.tensor(getattr(cell, name).numpy()))
+
+
+@needs_torch
+@pytest.mark.parametrize("bidirectional", [False, True])
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_lstm_over_uneven_lengths_matches_torch_packed(bidirectional, seed):
+    """Outputs, final states and every gradient equal PyTorch's LSTM on a packed batch."""
+    rng = np.random.default_rng(seed)
+    b, t, d, h = rng.integers(1, 4), rng.integers(1, 6), 3, 4
+    lengths = random_lengths(rng, b, t)
+    mg.set_default_dtype(np.float64)
+    try:
+        ours = nn.LSTM(d, h, bidirectional=bidirectional)
+    finally:
+        mg.set_default_dtype(np.float32)
+    theirs = torch.nn.LSTM(d, h, batch_first=True, bidirectional=bidirectional).double()
+    copy_lstm_to_torch(ours, theirs)
+    x = rng.standard_normal((b, t, d))
+    xm = mg.tensor(x, requires_grad=True)
+    out, (h_n, c_n) = ours(xm, lengths)
+    xt = torch.tensor(x, requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    out_t, (h_t, c_t) = theirs(packed)
+    out_t, _ = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=True, total_length=t)
+    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(h_n.numpy(), h_t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(c_n.numpy(), c_t.detach().numpy(), atol=1e-12)
+    w_out, w_h = rng.standard_normal(out.shape), rng.standard_normal(h_n.shape)
+    ((out * w_out).sum() + (h_n * w_h).sum()).backward()
+    ((out_t * torch.tensor(w_out)).sum() + (h_t * torch.tensor(w_h)).sum()).backward()
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours.forward_cell.weight_hh.grad.numpy(), theirs.weight_hh_l0.grad.numpy(), atol=1e-10)
+
+
+def test_lstm_gradcheck_bidirectional_with_padding():
+    rng = np.random.default_rng(3)
+    mg.set_default_dtype(np.float64)
+    try:
+        lstm = nn.LSTM(2, 3, bidirectional=True)
+    finally:
+        mg.set_default_dtype(np.float32)
+    x = mg.tensor(rng.standard_normal((3, 4, 2)), requires_grad=True)
+    lengths = np.array([4, 2, 1])
+    assert mg.gradcheck(lambda x, *p: lstm(x, lengths)[0], x, *lstm.parameters())
+
+
+def test_padding_does_not_change_a_sequence_result():
+    """A sequence's outputs and final state do not depend on how much padding follows it."""
+    rng = np.random.default_rng(0)
+    lstm = nn.LSTM(2, 3, bidirectional=True)
+    x = rng.standard_normal((1, 3, 2)).astype(np.float32)
+    alone, (h_alone, _) = lstm(mg.tensor(x), [3])
+    padded = np.concatenate([x, rng.standard_normal((1, 4, 2)).astype(np.float32)], axis=1)
+    out, (h, _) = lstm(mg.tensor(padded), [3])
+    np.testing.assert_allclose(out.numpy()[:, :3], alone.numpy(), atol=1e-6)
+    assert np.all(out.numpy()[:, 3:] == 0)
+    np.testing.assert_allclose(h.numpy(), h_alone.numpy(), atol=1e-6)
+
+
+def test_sequence_cross_entropy_ignores_padding():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((2, 3, 5))
+    targets = np.array([[1, 2, 0], [3, 0, 0]])  # 0 = padding
+    loss = nn.sequence_cross_entropy(mg.tensor(logits), targets, pad_index=0)
+    real = [(0, 0), (0, 1), (1, 0)]
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -np.mean([logp[b, t, targets[b, t]] for b, t in real])
+    assert abs(float(loss.numpy()) - expected) < 1e-12
+    changed = logits.copy()
+    changed[0, 2] += 100  # scores at a padded position: no effect
+    assert float(nn.sequence_cross_entropy(mg.tensor(changed), targets, 0).numpy()) == pytest.approx(expected, abs=1e-12)
+
+
+def test_self_attention_gradcheck_and_mask():
+    rng = np.random.default_rng(1)
+    mg.set_default_dtype(np.float64)
+    try:
+        block = nn.SelfAttention(3)
+    finally:
+        mg.set_default_dtype(np.float32)
+    x = mg.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
+    mask = nn.length_mask([4, 2], 4)
+    assert mg.gradcheck(lambda x, *p: block(x, mask), x, *block.parameters())
+    # a real position's output ignores whatever sits in the padding
+    changed = x.numpy().copy()
+    changed[1, 2:] = 100
+    np.testing.assert_allclose(block(mg.tensor(changed), mask).numpy()[1, :2], block(x, mask).numpy()[1, :2], atol=1e-12)
