@@ -108,7 +108,8 @@ def _as_tensors(inputs):
 def _constant_like(value, like):
     """Wrap a Python number or array so that ``x * 2`` keeps x's dtype and device."""
     xp = backend.get_array_module(like.data)
-    if like.dtype.kind == "f" and np.asarray(value).dtype.kind in "biuf":
+    kind = value.dtype.kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind  # no GPU->CPU copy
+    if like.dtype.kind == "f" and kind in "biuf":
         return Tensor(xp.asarray(value, dtype=like.dtype))
     return Tensor(xp.asarray(value))
 

@@ -71,3 +71,64 @@ def write_names(folder):
     (folder / "Polish.txt").write_text("Ślusarski\nNowak\n\n", encoding="utf-8")
     (folder / "French.txt").write_text("Lefèvre\nD'Aramitz\n", encoding="utf-8")
     (folder / "README.txt").write_text("not a language\n")
+
+
+GEC_SENTENCES = [  # (source, corrected): small learner-style errors, tokenised
+    ("She go to school every days .", "She goes to school every day ."),
+    ("I have a apple .", "I have an apple ."),
+    ("He is very good in football .", "He is very good at football ."),
+    ("They was happy .", "They were happy ."),
+    ("We discussed about the problem .", "We discussed the problem ."),
+    ("It is a nice weather today .", "It is nice weather today ."),
+    ("The book is on the table .", "The book is on the table ."),
+    ("I definitly agree .", "I definitely agree ."),
+]
+
+
+def m2_text(pairs):
+    """M2: 'S source', then 'A start end|||type|||correction|||REQUIRED|||-NONE-|||0' lines
+    (one edit per differing word, computed here by position: the fake pairs are aligned)."""
+    blocks = []
+    for source, target in pairs:
+        s, t = source.split(), target.split()
+        lines = [f"S {source}"]
+        if len(s) == len(t):
+            lines += [f"A {i} {i + 1}|||R:OTHER|||{b}|||REQUIRED|||-NONE-|||0" for i, (a, b) in enumerate(zip(s, t)) if a != b]
+        else:  # one deleted word
+            i = next((k for k in range(len(t)) if s[k] != t[k]), len(t))
+            lines.append(f"A {i} {i + 1}|||U:OTHER||||||REQUIRED|||-NONE-|||0")
+        if len(lines) == 1:
+            lines.append("A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n\n"
+
+
+def write_gec(root, copies=40):
+    """W&I (M2), FCE (JSON) and JFLEG files in the official formats under root/gec.
+    Returns the md5 of each JFLEG file (the real ones are pinned in minigrad.data.gec)."""
+    import hashlib
+    import json
+
+    gec = pathlib.Path(root) / "gec"
+    wi = gec / "wi_locness_v2.1"
+    wi.mkdir(parents=True, exist_ok=True)
+    for level in "ABC":
+        (wi / f"{level}.train.gold.bea19.m2").write_text(m2_text(GEC_SENTENCES * copies))
+        (wi / f"{level}.dev.gold.bea19.m2").write_text(m2_text(GEC_SENTENCES))
+    fce = gec / "fce_v2.1_json"
+    fce.mkdir(parents=True, exist_ok=True)
+    text = "I have a apple. They was happy.\nSee you."
+    edits = [[7, 8, "an", "FD"], [21, 24, "were", "AGV"], [0, 1, None, "X"]]
+    essay = {"text": text, "edits": [[0, edits]], "id": "fake-1", "l1": "xx", "age": "", "q": "1", "script-s": "",
+             "answer-s": ""}
+    (fce / "fce-train.json").write_text(json.dumps(essay) + "\n")
+    md5 = {}
+    for split in ("dev", "test"):
+        folder = gec / "jfleg" / split
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {f"{split}.src": [s for s, _ in GEC_SENTENCES]}
+        files.update({f"{split}.ref{i}": [t for _, t in GEC_SENTENCES] for i in range(4)})
+        for name, lines in files.items():
+            (folder / name).write_text("\n".join(lines) + "\n")
+            md5[f"{split}/{name}"] = hashlib.md5((folder / name).read_bytes()).hexdigest()
+    return md5

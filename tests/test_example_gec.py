@@ -1,0 +1,91 @@
+"""The grammar-correction example: decoding, the copy loss, gradients and the CLI."""
+import json
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from fake_data import GEC_SENTENCES, SHARED_DATA, write_gec
+from minigrad.data import gec as gec_data
+from minigrad.text import Vocabulary
+from test_examples import load_example
+
+gec = load_example("gec_seq2seq")
+PAIRS = [(s.split(), t.split()) for s, t in GEC_SENTENCES]
+
+
+def tiny_model(copy=True, attention="general", dtype=np.float32, vocab_size=30, seed=0):
+    vocab = Vocabulary([w for pair in PAIRS for w in pair][:6], max_size=vocab_size)  # small: many words unknown
+    mg.set_default_dtype(dtype)
+    try:
+        mg.manual_seed(seed)
+        model = gec.Corrector(len(vocab), 8, 12, attention=attention, copy=copy, dropout=0.0)
+    finally:
+        mg.set_default_dtype(np.float32)
+    return model, vocab
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_beam_of_one_is_greedy(copy):
+    model, vocab = tiny_model(copy)
+    sources = [s for s, _ in PAIRS]
+    assert gec.correct(model, sources, vocab, "cpu", beam_size=1) == gec.correct(model, sources, vocab, "cpu",
+                                                                                   beam_size=1, batch_size=3)
+    batch = gec.make_batch([(s, None) for s in sources], vocab)
+    assert gec.beam_search(model.eval(), batch, beam_size=1) == gec.greedy(model, batch)
+
+
+def test_copy_loss_is_the_decoder_distribution_at_the_targets():
+    """Training's -log P(target) (a gather plus a masked sum) equals -log of the full extended
+    distribution that decoding builds, step by step under teacher forcing."""
+    model, vocab = tiny_model(copy=True, dtype=np.float64)
+    model.eval()
+    batch = gec.make_batch(PAIRS[:4], vocab)
+    assert (batch["tgt_ext"] >= len(vocab)).any()  # some targets are only reachable by copying
+    loss = gec.batch_loss(model, batch).item()
+    with mg.no_grad():
+        states, mask, state = model.encode(batch["src"], batch["src_len"])
+        feed = model.initial_feed(states)
+        nll = []
+        for t in range(batch["decoder_in"].shape[1]):
+            scores, weights, gate, state, feed = model.step(batch["decoder_in"][:, t], state, feed, states, mask)
+            dist = gec.word_distribution(model, scores, weights, gate, batch["src_ext"])
+            for b in range(len(PAIRS[:4])):
+                target = batch["tgt_ext"][b, t]
+                if target != gec.PAD:
+                    nll.append(-np.log(dist[b, target] + 1e-9))
+    assert loss == pytest.approx(np.mean(nll), rel=1e-9)
+
+
+@pytest.mark.parametrize("copy,attention", [(True, "general"), (False, "additive"), (True, "dot")])
+def test_model_gradients_match_finite_differences(copy, attention):
+    model, vocab = tiny_model(copy, attention=attention, dtype=np.float64)
+    batch = gec.make_batch(PAIRS[:3], vocab)
+    params = list(model.parameters())
+    assert mg.gradcheck(lambda *p: gec.batch_loss(model, batch), *params, mode="directional")
+
+
+def data_root(tmp_path, monkeypatch):
+    if (SHARED_DATA / "gec" / "jfleg").is_dir():
+        return SHARED_DATA
+    monkeypatch.setattr(gec_data, "JFLEG_MD5", write_gec(tmp_path))
+    return tmp_path
+
+
+def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
+    root, out = data_root(tmp_path, monkeypatch), tmp_path / "run"
+    common = ["--data-dir", str(root), "--out", str(out), "--no-progress", "--eval-limit", "8", "--beam", "2"]
+    results = gec.main(["train", "--limit", "300", "--epochs", "2", "--embed", "16", "--hidden", "24",
+                        "--vocab-size", "400", "--dev-size", "40", "--log-every", "2", "--batch-size", "16",
+                        "--lr", "3e-3"] + common)
+    assert set(results) >= {"copy the input", "spelling only", "greedy", "spelling+beam 2, no long deletions"}
+    assert all(0 <= r["jfleg_test_gleu"] <= 100 for r in results.values())
+    history = json.loads((out / "history.json").read_text())
+    assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]  # it learns
+    assert (out / "loss.png").stat().st_size > 0 and (out / "checkpoint.pkl").exists()
+    # resume: a finished run continues from its checkpoint instead of starting over
+    gec.main(["train", "--limit", "300", "--epochs", "3", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
+              "--dev-size", "40", "--batch-size", "16", "--resume", "--no-eval"] + common)
+    assert "resumed at epoch 3" in capsys.readouterr().out
+    gec.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
+    assert "->" in capsys.readouterr().out

@@ -1,0 +1,124 @@
+"""The GEC corpora readers, the metrics (GLEU, edit F0.5) and the spelling corrector."""
+import json
+import math
+
+import pytest
+
+from fake_data import GEC_SENTENCES, SHARED_DATA, m2_text, write_gec
+from minigrad.data import gec
+from minigrad.data.files import DatasetError
+from minigrad.text import Vocabulary, corpus_gleu, extract_edits, gleu_statistics, score_edits, tokenize
+from minigrad.text.gleu import gleu_from_statistics
+from minigrad.text.spelling import SpellingCorrector
+
+REAL_GEC = SHARED_DATA / "gec"
+needs_real = pytest.mark.skipif(not (REAL_GEC / "jfleg").is_dir(), reason="the real GEC data is not here")
+
+
+def test_m2_reader_applies_annotator_0_edits_right_to_left(tmp_path):
+    path = tmp_path / "x.m2"
+    path.write_text(
+        "S A b c d .\n"
+        "A 1 2|||R:X|||B1 B2|||REQUIRED|||-NONE-|||0\n"  # replace one word by two: later offsets move
+        "A 3 3|||M:X|||new|||REQUIRED|||-NONE-|||0\n"     # an insertion
+        "A 3 4|||R:X|||ignored|||REQUIRED|||-NONE-|||1\n"  # another annotator
+        "\nS Fine .\nA -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0\n\n"
+    )
+    assert gec.read_m2(path) == [("A b c d .".split(), "A B1 B2 c new d .".split()), (["Fine", "."], ["Fine", "."])]
+
+
+@pytest.mark.parametrize("bad", ["S a b\nA 0 5|||R|||x|||REQUIRED|||-NONE-|||0\n",  # edit past the end
+                                 "S a b\nA zero|||R|||x|||REQUIRED|||-NONE-|||0\n",
+                                 "S a b\ngarbage line\n", ""])
+def test_m2_reader_refuses_corrupt_files(tmp_path, bad):
+    path = tmp_path / "bad.m2"
+    path.write_text(bad)
+    with pytest.raises(DatasetError, match="bad.m2"):
+        gec.read_m2(path)
+
+
+def test_fce_reader_splits_sentences_and_skips_detection_only_edits(tmp_path):
+    write_gec(tmp_path)
+    pairs, essays, applied = gec.read_fce(tmp_path / "gec" / "fce_v2.1_json" / "fce-train.json")
+    assert (essays, applied) == (1, 2)
+    assert pairs == [("I have a apple .".split(), "I have an apple .".split()),
+                     ("They was happy .".split(), "They were happy .".split()), (["See", "you", "."],) * 2]
+
+
+def test_fce_edit_across_a_sentence_boundary_joins_the_sentences():
+    essay = {"id": "x", "text": "I am here. You are there.", "edits": [[0, [[9, 14, " and you", "X"]]]]}
+    assert gec.fce_essay_pairs(essay) == [("I am here . You are there .".split(), "I am here and you are there .".split())]
+
+
+@needs_real
+def test_real_corpora_have_their_published_sizes():
+    assert len(gec.wi_locness("train", SHARED_DATA)) == 34308  # 10,493 + 13,032 + 10,783
+    assert len(gec.wi_locness("dev", SHARED_DATA)) == 3396
+    pairs, essays, applied = gec.read_fce(REAL_GEC / "fce_v2.1_json" / "fce-train.json")
+    assert (essays, applied) == (2116, 43278)  # scripts and non-null edits of the release
+    assert abs(len(pairs) - 28350) / 28350 < 0.03  # sentences: depends on the splitter
+    sources, refs = gec.read_jfleg("test", SHARED_DATA, download=False)
+    assert len(sources) == 747 and all(len(r) == 4 for r in refs)
+
+
+@needs_real
+def test_gleu_reproduces_the_published_jfleg_source_scores():
+    """JFLEG's README: the unchanged sources score 38.21 (dev) and 40.54 (test)."""
+    for split, published in (("dev", 38.21), ("test", 40.54)):
+        sources, refs = gec.read_jfleg(split, SHARED_DATA, download=False)
+        assert round(corpus_gleu(sources, sources, refs), 2) == published
+
+
+def test_jfleg_file_with_wrong_checksum_is_refused(tmp_path):
+    write_gec(tmp_path)  # fake files: their md5 is not the official one
+    with pytest.raises(DatasetError, match="corrupt or not the official"):
+        gec.read_jfleg("test", tmp_path, download=False)
+
+
+def test_gleu_hand_computed_case():
+    source = "the cat sat on mat".split()
+    reference = "the cat sat on the mat".split()
+    hypothesis = "the cat sit on mat".split()
+    # unigrams: H∩R = the, cat, on, mat = 4; no source unigram is missing from R -> 4 of 5
+    # bigrams:  H∩R = {the cat} = 1; 'on mat' is in S and H but not R: penalised -> max(1-1, 0) = 0 of 4
+    assert gleu_statistics(source, hypothesis, reference, order=2) == [5, 6, 4, 5, 0, 4]
+    # order 1: exp(min(0, 1 - 6/5) + log(4/5)) = 0.8 e^-0.2
+    unigram = gleu_from_statistics(gleu_statistics(source, hypothesis, reference, order=1))
+    assert unigram == pytest.approx(0.8 * math.exp(-0.2))
+    assert corpus_gleu([source], [hypothesis], [[reference]], iterations=3, order=1) == pytest.approx(100 * unigram)
+    assert corpus_gleu([source], [reference], [[reference]]) == pytest.approx(100)  # the reference itself
+
+
+def test_edit_scores_hand_computed_case():
+    source = "I has a apple".split()
+    gold = "I have an apple".split()
+    assert extract_edits(source, gold) == {(1, 3, ("have", "an"))}
+    score = score_edits([source, source], [gold, "I had a apple".split()], [gold, gold])
+    assert (score.true_positives, score.proposed, score.gold) == (1, 2, 2)
+    assert score.precision == 0.5 and score.recall == 0.5 and score.f_beta(0.5) == pytest.approx(0.5)
+
+
+def test_tokenizer_splits_like_the_corpora():
+    assert tokenize("I don't know, it's John's.") == "I do n't know , it 's John 's .".split()
+
+
+def test_spelling_corrector_learns_from_training_pairs():
+    pairs = [(s.split(), t.split()) for s, t in GEC_SENTENCES] * 3
+    pairs += [("we defenitly go".split(), "we definitely go".split())]
+    speller = SpellingCorrector(pairs)
+    assert speller("I definitly agree".split()) == "I definitely agree".split()  # one edit from a known word
+    assert speller("we defenitly".split()) == "we definitely".split()  # a misspelling the data corrected
+    assert speller("Definitly Zork".split()) == "Definitly Zork".split()  # capitalised: maybe a name, untouched
+
+
+def test_vocabulary_is_ordered_by_frequency_and_round_trips():
+    vocab = Vocabulary([["b", "a", "b"], ["c"]], max_size=6)
+    assert vocab.words[4:] == ["b", "a"]  # most frequent first, ties alphabetical, capped
+    assert vocab.encode(["b", "zzz"]) == [4, Vocabulary.unk]
+    assert Vocabulary.from_state_dict(json.loads(json.dumps(vocab.state_dict()))).words == vocab.words
+
+
+def test_m2_writer_and_reader_agree_on_the_fake_pairs(tmp_path):
+    path = tmp_path / "fake.m2"
+    path.write_text(m2_text(GEC_SENTENCES))
+    assert gec.read_m2(path) == [(s.split(), t.split()) for s, t in GEC_SENTENCES]
