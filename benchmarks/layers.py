@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+import minigrad  # noqa: F401 - before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
 BATCH = 128

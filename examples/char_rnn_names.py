@@ -25,9 +25,9 @@ import pathlib
 import sys
 import time
 
+import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
-import minigrad as mg
 from minigrad import data, nn, optim
 from minigrad.data.names import ALPHABET
 from minigrad.train import load_checkpoint, plot_curves, save_atomically

@@ -24,9 +24,9 @@ import pathlib
 import sys
 import time
 
+import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
-import minigrad as mg
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
 from minigrad.train import Trainer, confusion_matrix, evaluate, plot_confusion_matrix, plot_history

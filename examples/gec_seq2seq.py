@@ -37,9 +37,9 @@ import pathlib
 import sys
 import time
 
+import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
-import minigrad as mg
 from minigrad import nn, ops, optim
 from minigrad.backend import get_array_module, to_numpy
 from minigrad.data import gec

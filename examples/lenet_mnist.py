@@ -30,9 +30,9 @@ import json
 import pathlib
 import time
 
+import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
-import minigrad as mg
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
 from minigrad.train import Trainer, evaluate, plot_curves

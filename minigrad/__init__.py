@@ -4,8 +4,19 @@
     x = mg.tensor([[1.0, 2.0]], requires_grad=True)
     loss = (x * x).sum()
     loss.backward()          # x.grad == 2x
+
+Import minigrad before NumPy for full CPU speed: see the note on OpenBLAS threads below.
 """
-from . import nn, ops, optim  # noqa: F401
+import os as _os
+
+# NumPy's OpenBLAS keeps its worker threads spinning for a while after every matrix product,
+# and the Numba kernels that run next (im2col, col2im, pooling) then share the cores with
+# spinning threads and take twice as long (benchmarks/README.md). A short spin timeout lets
+# those threads sleep. OpenBLAS reads this when NumPy first loads it, so it only helps if
+# minigrad is imported before NumPy (the examples and benchmarks do); set it yourself otherwise.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+from . import nn, ops, optim  # noqa: E402,F401
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (

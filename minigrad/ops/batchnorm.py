@@ -1,4 +1,6 @@
 """Batch normalization over (N, C) or (N, C, H, W): statistics per channel C."""
+import numpy as np
+
 from ..backend import get_array_module
 from ..tensor import Function
 
@@ -21,7 +23,8 @@ class BatchNorm(Function):
     In eval mode μ and σ are constants:  dx = γ/σ · dy.
     """
 
-    def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5):
+    def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5,
+                impl=None):
         if x.ndim not in (2, 4):
             raise ValueError(f"batch_norm: expected input (N, C) or (N, C, H, W), got shape {x.shape}")
         channels = x.shape[1]
@@ -32,11 +35,19 @@ class BatchNorm(Function):
         shape = (1, channels) + (1,) * (x.ndim - 2)  # broadcasts a per-channel vector over x
         self.count = x.size // channels
         self.training = training
+        # Training on the CPU takes the fused Numba loops (batchnorm_numba.py) unless impl="numpy"
+        # pins this plain NumPy version, the reference they are tested against.
+        self.fused = training and impl != "numpy" and xp is np and x.dtype.kind == "f"
         if training:
             if self.count < 2:
                 raise ValueError(f"batch_norm: training needs more than 1 value per channel, got input shape {x.shape}")
-            mean = x.mean(axis=self.axes)
-            var = x.var(axis=self.axes)
+            if self.fused:
+                from . import batchnorm_numba
+
+                y, self.x_hat, mean, var = batchnorm_numba.forward(x, gamma, beta, eps)
+            else:
+                mean = x.mean(axis=self.axes)
+                var = x.var(axis=self.axes)
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -45,11 +56,17 @@ class BatchNorm(Function):
         else:
             mean, var = running_mean, running_var
         self.inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype).reshape(shape)
-        self.x_hat = (x - mean.reshape(shape)) * self.inv_std
         self.gamma = gamma.reshape(shape)
+        if self.fused:
+            return y
+        self.x_hat = (x - mean.reshape(shape).astype(x.dtype)) * self.inv_std
         return self.x_hat * self.gamma + beta.reshape(shape)
 
     def backward(self, dy):
+        if self.fused:
+            from . import batchnorm_numba
+
+            return batchnorm_numba.backward(dy, self.x_hat, self.gamma.ravel(), self.inv_std.ravel())
         dbeta = dy.sum(axis=self.axes)
         dgamma = (dy * self.x_hat).sum(axis=self.axes)
         scale = self.gamma * self.inv_std
@@ -61,9 +78,10 @@ class BatchNorm(Function):
         return dx, dgamma, dbeta
 
 
-def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
-    """PyTorch's argument order. running_mean/var are arrays updated in place in training."""
+def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5, impl=None):
+    """PyTorch's argument order. running_mean/var are arrays updated in place in training.
+    ``impl="numpy"`` pins the plain NumPy code instead of the fused Numba loops on the CPU."""
     return BatchNorm.apply(
         x, weight, bias, running_mean=running_mean, running_var=running_var,
-        training=training, momentum=momentum, eps=eps,
+        training=training, momentum=momentum, eps=eps, impl=impl,
     )

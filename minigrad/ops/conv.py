@@ -57,7 +57,9 @@ class Conv2d(Function):
             y += b
         if not any(self.needs_input_grad):  # no backward will come: return the buffer now
             self.release()
-        return y.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+        # Rows of Y are (n, oy, ox): NHWC. One copy into NCHW order here makes every op after
+        # the conv (batch norm, ReLU, pooling) read contiguous memory, which halves their time.
+        return xp.ascontiguousarray(y.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
 
     def backward(self, g):
         filters = self.w.shape[0]

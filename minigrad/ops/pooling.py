@@ -70,17 +70,29 @@ class AvgPool2d(Function):
 
     Every element of a window has weight 1/(KH·KW): dx = col2im(g / (KH·KW) repeated over
     the window), which adds the shares of overlapping windows.
+
+    As for max pooling, this im2col version is the reference and the CPU runs direct Numba
+    loops (pooling_numba.py) unless ``impl="numpy"``.
     """
 
     def forward(self, x, kernel_size=2, stride=None, padding=0, impl=None):
         self.geometry, out_shape = _window_geometry("avg_pool2d", x, kernel_size, stride, padding)
         self.x_shape, self.impl = x.shape, impl
+        self.direct = not is_cupy_array(x) and choose(x, impl).__name__.endswith("numba_kernels")
+        if self.direct:
+            from .pooling_numba import avg_pool_forward
+
+            return avg_pool_forward(x, *self.geometry[:3], out_shape)
         n, c, h, w = x.shape
         cols = im2col(x.reshape(n * c, 1, h, w), *self.geometry, impl=impl)
         self.window = cols.shape[1]
         return cols.mean(axis=1).reshape(out_shape)
 
     def backward(self, g):
+        if self.direct:
+            from .pooling_numba import avg_pool_backward
+
+            return avg_pool_backward(g, *self.geometry[:3], self.x_shape)
         xp = get_array_module(g)
         share = (g.reshape(-1, 1) / self.window).astype(g.dtype)
         dcols = xp.broadcast_to(share, (share.shape[0], self.window))

@@ -1,10 +1,13 @@
-"""Max pooling as direct Numba loops: the fast CPU path of pooling.MaxPool2d.
+"""Max and average pooling as direct Numba loops: the fast CPU paths of pooling.py's ops.
 
 The im2col route (pooling.py) builds a column matrix just to take a max over each row;
 here each window is scanned in place, and the arg-max is kept as a flat index into the
 input plane (h·W + w) so the backward pass can scatter straight to it. Same tie rule: the
 first maximal element in row-major window order wins. One thread per (image, channel)
 plane, so no two threads ever add into the same dx element.
+
+Average pooling likewise sums each window in place (padding counts as zero, divisor KH·KW as
+in PyTorch's default) and its backward adds g/(KH·KW) to every element of the window.
 """
 import numpy as np
 from numba import njit, prange
@@ -54,4 +57,55 @@ def max_pool_forward(x, kernel, stride, padding, out_shape):
 def max_pool_backward(g, winner, x_shape):
     dx = np.zeros(x_shape, dtype=g.dtype)
     _backward(np.ascontiguousarray(g), winner, dx)
+    return dx
+
+
+@njit(parallel=True, cache=True)
+def _avg_forward(x, kh, kw, sh, sw, ph, pw, out):
+    n_images, channels, height, width = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    scale = 1.0 / (kh * kw)
+    for plane in prange(n_images * channels):
+        n, c = plane // channels, plane % channels
+        for y in range(oh):
+            for x_ in range(ow):
+                total = 0.0
+                for i in range(kh):
+                    h = y * sh - ph + i
+                    if 0 <= h < height:
+                        for j in range(kw):
+                            w = x_ * sw - pw + j
+                            if 0 <= w < width:
+                                total += x[n, c, h, w]
+                out[n, c, y, x_] = total * scale
+
+
+@njit(parallel=True, cache=True)
+def _avg_backward(g, kh, kw, sh, sw, ph, pw, dx):
+    n_images, channels, height, width = dx.shape
+    oh, ow = g.shape[2], g.shape[3]
+    scale = 1.0 / (kh * kw)
+    for plane in prange(n_images * channels):
+        n, c = plane // channels, plane % channels
+        for y in range(oh):
+            for x_ in range(ow):
+                share = g[n, c, y, x_] * scale
+                for i in range(kh):
+                    h = y * sh - ph + i
+                    if 0 <= h < height:
+                        for j in range(kw):
+                            w = x_ * sw - pw + j
+                            if 0 <= w < width:
+                                dx[n, c, h, w] += share
+
+
+def avg_pool_forward(x, kernel, stride, padding, out_shape):
+    out = np.empty(out_shape, dtype=x.dtype)
+    _avg_forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
+    return out
+
+
+def avg_pool_backward(g, kernel, stride, padding, x_shape):
+    dx = np.zeros(x_shape, dtype=g.dtype)
+    _avg_backward(np.ascontiguousarray(g), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dx)
     return dx

@@ -15,6 +15,20 @@ from numba import njit, prange  # noqa: E402
 from .reference import output_size
 
 
+@njit(cache=True, inline="always")
+def _valid_columns(x_, sw, pw, dw, kw, width):
+    """The kernel columns j whose input column x_·sw - pw + j·dw lies inside the image: j_lo..j_hi-1.
+    Computed once per output column, so the innermost loops below are plain copies."""
+    w0 = x_ * sw - pw
+    j_lo = 0
+    while j_lo < kw and w0 + j_lo * dw < 0:
+        j_lo += 1
+    j_hi = kw
+    while j_hi > j_lo and w0 + (j_hi - 1) * dw >= width:
+        j_hi -= 1
+    return w0, j_lo, j_hi
+
+
 @njit(parallel=True, cache=True)
 def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
     n_images, channels, height, width = x.shape
@@ -22,16 +36,21 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
         for y in range(oh):
             for x_ in range(ow):
                 row = (n * oh + y) * ow + x_
+                w0, j_lo, j_hi = _valid_columns(x_, sw, pw, dw, kw, width)
                 for c in range(channels):
                     for i in range(kh):
                         h = y * sh - ph + i * dh
-                        for j in range(kw):
-                            w = x_ * sw - pw + j * dw
-                            col = (c * kh + i) * kw + j
-                            if 0 <= h < height and 0 <= w < width:
-                                cols[row, col] = x[n, c, h, w]
-                            else:
-                                cols[row, col] = pad_value
+                        col = (c * kh + i) * kw
+                        if h < 0 or h >= height:  # the whole kernel row is in the padding
+                            for j in range(kw):
+                                cols[row, col + j] = pad_value
+                            continue
+                        for j in range(j_lo):
+                            cols[row, col + j] = pad_value
+                        for j in range(j_lo, j_hi):
+                            cols[row, col + j] = x[n, c, h, w0 + j * dw]
+                        for j in range(j_hi, kw):
+                            cols[row, col + j] = pad_value
 
 
 @njit(parallel=True, cache=True)
@@ -41,15 +60,15 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):
         for y in range(oh):
             for x_ in range(ow):
                 row = (n * oh + y) * ow + x_
+                w0, j_lo, j_hi = _valid_columns(x_, sw, pw, dw, kw, width)
                 for c in range(channels):
                     for i in range(kh):
                         h = y * sh - ph + i * dh
                         if h < 0 or h >= height:
                             continue
-                        for j in range(kw):
-                            w = x_ * sw - pw + j * dw
-                            if 0 <= w < width:
-                                out[n, c, h, w] += cols[row, (c * kh + i) * kw + j]
+                        col = (c * kh + i) * kw
+                        for j in range(j_lo, j_hi):
+                            out[n, c, h, w0 + j * dw] += cols[row, col + j]
 
 
 def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):

@@ -1,0 +1,84 @@
+"""Batch norm in training mode as Numba loops: the fast CPU path of batchnorm.BatchNorm.
+
+The same formulas as batchnorm.py's docstring, computed one channel per parallel iteration
+over a (N, C, L) view (L = H·W, or 1 for a (N, C) input), with float64 accumulators:
+
+    forward:   μ = Σx / M,  var = Σ(x - μ)² / M  (two passes: stable),  x̂ = (x - μ)/σ,  y = γ x̂ + β
+    backward:  Σdy, Σdy·x̂, then dx = (γ/σ)/M · (M·dy - Σdy - x̂ Σdy·x̂)
+
+NumPy needs a separate pass (and a temporary array) for each reduction and each elementwise
+step; here each channel's values are read from memory a few times and written once.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .im2col import numba_kernels  # noqa: F401  (sets the OpenMP wait policy before Numba's pool starts)
+
+
+@njit(parallel=True, cache=True)
+def _forward(x, gamma, beta, eps, x_hat, y, mean, var):
+    n, channels, length = x.shape
+    m = n * length
+    for c in prange(channels):
+        total = 0.0
+        for i in range(n):
+            for k in range(length):
+                total += x[i, c, k]
+        mu = total / m
+        squares = 0.0
+        for i in range(n):
+            for k in range(length):
+                d = x[i, c, k] - mu
+                squares += d * d
+        v = squares / m
+        inv_std = 1.0 / math.sqrt(v + eps)
+        for i in range(n):
+            for k in range(length):
+                h = (x[i, c, k] - mu) * inv_std
+                x_hat[i, c, k] = h
+                y[i, c, k] = h * gamma[c] + beta[c]
+        mean[c], var[c] = mu, v
+
+
+@njit(parallel=True, cache=True)
+def _backward(dy, x_hat, gamma, inv_std, dx, dgamma, dbeta):
+    n, channels, length = dy.shape
+    m = n * length
+    for c in prange(channels):
+        sum_dy = 0.0
+        sum_dy_xhat = 0.0
+        for i in range(n):
+            for k in range(length):
+                sum_dy += dy[i, c, k]
+                sum_dy_xhat += dy[i, c, k] * x_hat[i, c, k]
+        scale = gamma[c] * inv_std[c] / m
+        for i in range(n):
+            for k in range(length):
+                dx[i, c, k] = scale * (m * dy[i, c, k] - sum_dy - x_hat[i, c, k] * sum_dy_xhat)
+        dgamma[c], dbeta[c] = sum_dy_xhat, sum_dy
+
+
+def as_ncl(a):
+    """(N, C) or (N, C, H, W) -> a contiguous (N, C, L) view."""
+    return np.ascontiguousarray(a).reshape(a.shape[0], a.shape[1], -1)
+
+
+def forward(x, gamma, beta, eps):
+    """-> (y, x_hat, mean, var), y and x_hat shaped like x; mean/var float64 (C,)."""
+    x3 = as_ncl(x)
+    x_hat, y = np.empty_like(x3), np.empty_like(x3)
+    mean, var = np.empty(x.shape[1]), np.empty(x.shape[1])
+    _forward(x3, gamma, beta, eps, x_hat, y, mean, var)
+    return y.reshape(x.shape), x_hat.reshape(x.shape), mean, var
+
+
+def backward(dy, x_hat, gamma, inv_std):
+    """-> (dx, dgamma, dbeta)."""
+    dy3 = as_ncl(dy)
+    dx = np.empty_like(dy3)
+    dgamma, dbeta = np.empty(dy.shape[1]), np.empty(dy.shape[1])
+    _backward(dy3, as_ncl(x_hat), gamma, inv_std, dx, dgamma, dbeta)
+    return dx.reshape(dy.shape), dgamma.astype(dy.dtype), dbeta.astype(dy.dtype)
+
