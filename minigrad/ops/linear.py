@@ -1,4 +1,5 @@
 """The fully connected layer."""
+from ..backend import get_array_module
 from ..tensor import Function
 
 
@@ -21,7 +22,8 @@ class Linear(Function):
     def backward(self, g):
         g2 = g.reshape(-1, g.shape[-1])
         dx = g @ self.w if self.needs_input_grad[0] else None
-        dw = g2.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None
+        # dot, not @: for a single row (one name at a time) matmul's outer product took 32 µs, dot 7
+        dw = get_array_module(g).dot(g2.T, self.x.reshape(-1, self.x.shape[-1])) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return dx, dw
         return dx, dw, g2.sum(axis=0) if self.needs_input_grad[2] else None
