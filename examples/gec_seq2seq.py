@@ -33,12 +33,18 @@ Decoding: greedy or beam search with length normalisation (beam 1 = greedy).
 import argparse
 import json
 import math
+import os
 import pathlib
 import sys
 import time
 
-import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
-import numpy as np
+# This model's CPU time is in mid-sized matrix products (a batch of words times the hidden
+# size), which run faster when OpenBLAS's threads keep spinning between them: override
+# minigrad's short default, which suits the conv nets (benchmarks/README.md).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "30")
+
+import minigrad as mg  # noqa: E402  (before NumPy: OpenBLAS reads the setting when it loads)
+import numpy as np  # noqa: E402
 
 from minigrad import nn, ops, optim
 from minigrad.backend import get_array_module, to_numpy
