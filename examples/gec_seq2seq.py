@@ -421,8 +421,15 @@ def train(args):
     dev = [(s, t) for s, t in gec.wi_locness("dev", args.data_dir) if 1 <= len(s) <= args.max_len][:args.dev_size]
     if args.limit:
         pairs = pairs[:args.limit]
-    vocab = Vocabulary([s for s, _ in pairs] + [t for _, t in pairs], max_size=args.vocab_size)
-    model = build(args, vocab)
+    if args.init_from:  # fine-tune a trained model (its vocabulary and weights), fresh optimizer
+        saved = checkpoint.load(args.init_from)
+        vocab = Vocabulary.from_state_dict(saved["vocab"])
+        model = build(argparse.Namespace(**{**saved["args"], "device": args.device, "seed": args.seed}), vocab)
+        model.load_state_dict(saved["model"])
+        print(f"initialised from {args.init_from} (epoch {saved.get('epoch')}, dev loss {saved.get('dev_loss'):.4f})")
+    else:
+        vocab = Vocabulary([s for s, _ in pairs] + [t for _, t in pairs], max_size=args.vocab_size)
+        model = build(args, vocab)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     params = sum(p.data.size for p in model.parameters())
     print(f"{len(pairs)} training pairs, {len(dev)} dev pairs, vocabulary {len(vocab)}, {params:,} parameters, "
@@ -536,6 +543,7 @@ def main(argv=None):
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--checkpoint-every", type=int, default=500)
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--init-from", default=None, help="start from this model.pkl's weights (fine-tuning)")
     t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
     for p in (t, sub.add_parser("evaluate", help="score a trained model"),
               sub.add_parser("correct", help="correct sentences given on the command line")):

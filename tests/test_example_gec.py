@@ -89,3 +89,7 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     assert "resumed at epoch 3" in capsys.readouterr().out
     gec.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
     assert "->" in capsys.readouterr().out
+    gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
+              "--init-from", str(out / "model.pkl"), "--data-dir", str(root), "--out", str(tmp_path / "tuned"),
+              "--no-progress"])
+    assert "initialised from" in capsys.readouterr().out
