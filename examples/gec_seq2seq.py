@@ -279,7 +279,7 @@ def _beam_one(model, one, limit, beam_size, length_penalty):
             rows = xp.zeros(n, dtype=np.int64)
             words = xp.asarray([h[-1] if h else BOS for h in hyps])
             words = xp.where(words < model.vocab_size, words, UNK)
-            scores, weights, gate, state, feed = model.step(words, state, feed, states[rows], mask[to_numpy(rows)])
+            scores, weights, gate, state, feed = model.step(words, state, feed, states[rows], mask[rows])
             logp = np.log(to_numpy(word_distribution(model, scores, weights, gate, one["src_ext"][rows])) + 1e-12)
             candidates = (totals[:, None] + logp).ravel()
             best = np.argsort(-candidates, kind="stable")[:2 * beam_size]
@@ -359,7 +359,13 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     wi_src, wi_tgt = [s for s, _ in wi_dev], [t for _, t in wi_dev]
     speller = SpellingCorrector(training_pairs(root, max_len=10**6))
     spelled = lambda src: [speller(s) for s in src]  # noqa: E731
-    greedy_spelled = lambda src: correct(model, spelled(src), vocab, device, 1, progress=progress)  # noqa: E731
+    decoded = {}  # greedy outputs per test set, shared by the raw and the guarded system
+
+    def greedy_spelled(src):
+        if id(src) not in decoded:
+            decoded[id(src)] = correct(model, spelled(src), vocab, device, 1, progress=progress)
+        return decoded[id(src)]
+
     decoders = {"copy the input": lambda src: [list(s) for s in src],
                 "spelling only": spelled,
                 "greedy": lambda src: correct(model, src, vocab, device, 1, progress=progress),

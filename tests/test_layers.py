@@ -127,19 +127,26 @@ def test_cuda_matches_cpu(recipe, data):
     check_cuda_matches_cpu(recipe, arrays, params, rng)
 
 
-@given(data=st.data())
-def test_direct_numba_max_pool_matches_the_im2col_reference_even_with_ties(data):
+def pool_both_ways(data, pool, make_input):
+    """(output, input gradient) of ``pool`` through the im2col reference and the direct Numba
+    loops, on a drawn window geometry."""
     from layer_recipes import pool_case
 
     shapes, params = data.draw(pool_case())
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    x = rng.integers(0, 3, shapes[0]).astype(np.float32)  # few distinct values: many ties
+    x = make_input(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), shapes[0])
     results = []
     for impl in ("numpy", "numba"):
         t = mg.tensor(x, requires_grad=True)
-        y = mg.max_pool2d(t, **params, impl=impl)
-        y.backward(np.arange(y.size, dtype=np.float32).reshape(y.shape))
+        y = pool(t, **params, impl=impl)
+        y.backward(np.arange(y.size, dtype=x.dtype).reshape(y.shape))
         results.append((y.numpy(), t.grad.numpy()))
+    return results
+
+
+@given(data=st.data())
+def test_direct_numba_max_pool_matches_the_im2col_reference_even_with_ties(data):
+    # few distinct values: many ties
+    results = pool_both_ways(data, mg.max_pool2d, lambda rng, shape: rng.integers(0, 3, shape).astype(np.float32))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])  # the same winner gets each gradient
 
@@ -166,16 +173,6 @@ def test_fused_numba_batch_norm_matches_the_numpy_reference(data):
 
 @given(data=st.data())
 def test_direct_numba_avg_pool_matches_the_im2col_reference(data):
-    from layer_recipes import pool_case
-
-    shapes, params = data.draw(pool_case())
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    x = rng.standard_normal(shapes[0])
-    results = []
-    for impl in ("numpy", "numba"):
-        t = mg.tensor(x, requires_grad=True)
-        y = mg.avg_pool2d(t, **params, impl=impl)
-        y.backward(np.arange(y.size, dtype=np.float64).reshape(y.shape))
-        results.append((y.numpy(), t.grad.numpy()))
+    results = pool_both_ways(data, mg.avg_pool2d, lambda rng, shape: rng.standard_normal(shape))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12, atol=1e-12)

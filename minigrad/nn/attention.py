@@ -13,8 +13,6 @@ are built from ops (matmul, where, softmax), each with its own derived backward,
 weights come back as a Tensor that a copy mechanism can differentiate through.
 """
 from .. import ops
-from ..backend import get_array_module
-from ..tensor import Tensor
 from .layers import Linear
 from .module import Module
 from .self_attention import key_mask

@@ -1,5 +1,5 @@
 """PyTorch-style functional namespace: ``import minigrad.nn.functional as F``."""
 from ..ops import (  # noqa: F401
-    avg_pool2d, batch_norm, conv2d, cross_entropy, dropout, flatten, leaky_relu, linear,
-    log_softmax, max_pool2d, mse_loss, nll_loss, relu, sigmoid, softmax, tanh,
+    avg_pool2d, batch_norm, conv2d, cross_entropy, dropout, embedding, flatten, leaky_relu, linear,
+    log_softmax, max_pool2d, mse_loss, nll_loss, relu, scaled_dot_product_attention, sigmoid, softmax, tanh,
 )
