@@ -1,23 +1,24 @@
 """Forward + backward time of each layer op at the seed models' shapes (batch 128).
 
 Compares minigrad with each im2col implementation against PyTorch CPU, measured in the
-same run, each in its own process (their thread pools would fight over the cores otherwise):
+same run, each in its own worker process (their thread pools would fight over the cores
+otherwise), the workers taking turns (turns.py says why):
 
     python benchmarks/layers.py                 # table of medians (min-max) and ratios
     python benchmarks/layers.py --repeats 20
 
-A ratio is minigrad's time / PyTorch's (lower is better; 1.0 = as fast as PyTorch).
+A ratio is minigrad's time / PyTorch's, the median over neighbouring turns (lower is
+better; 1.0 = as fast as PyTorch).
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 import minigrad  # noqa: F401 - before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
+
+from turns import Worker, paired_ratio, serve, take_turns
 
 BATCH = 128
 # name: (op, input shape, params)   — shapes of the CIFAR-10 CNN and LeNet-5 of the course
@@ -99,8 +100,8 @@ def torch_step(op, shape, params, rng):
     return step
 
 
-def measure(backend, repeats):
-    """Run in a child process: time every case with one backend, return {case: [seconds]}."""
+def serve_case(backend, name):
+    """The worker process: build one case's step with one backend and answer the parent."""
     if backend == "torch":
         import torch
 
@@ -109,50 +110,32 @@ def measure(backend, repeats):
     else:
         os.environ["MINIGRAD_IM2COL"] = backend.split("-", 1)[1]
         make = minigrad_step
-    rng = np.random.default_rng(0)
-    times = {}
-    for name, (op, shape, params) in CASES.items():
-        step = make(op, shape, params, rng)
-        for _ in range(3):  # warm-up: JIT compilation, allocator, caches
-            step()
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            step()
-            samples.append(time.perf_counter() - start)
-        times[name] = samples
-    return times
+    op, shape, params = CASES[name]
+    serve(lambda: make(op, shape, params, np.random.default_rng(0)))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=10, help="turns per backend")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.child, args.repeats)))
+    if args.serve:
+        serve_case(*args.serve)
         return
 
-    results = {}
-    for backend in BACKENDS:
-        proc = subprocess.run([sys.executable, __file__, "--child", backend, "--repeats", str(args.repeats)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
-            continue
-        results[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
-
     ms = lambda xs: f"{1e3 * statistics.median(xs):7.2f} ({1e3 * min(xs):.1f}-{1e3 * max(xs):.1f})"  # noqa: E731
-    header = f"{'forward+backward, ms median (min-max)':34s}" + "".join(f"{b:>24s}" for b in results)
-    ratios = [b for b in results if b != "torch"] if "torch" in results else []
-    header += "".join(f"{'ratio ' + b.split('-')[1]:>15s}" for b in ratios)
-    print(header)
+    others = [b for b in BACKENDS if b != "torch"]
+    print(f"{'forward+backward, ms median (min-max)':34s}" + "".join(f"{b:>24s}" for b in BACKENDS)
+          + "".join(f"{'ratio ' + b.split('-')[1]:>15s}" for b in others))
     for name in CASES:
-        row = f"{name:34s}" + "".join(f"{ms(results[b][name]):>24s}" for b in results)
-        for b in ratios:
-            row += f"{statistics.median(results[b][name]) / statistics.median(results['torch'][name]):15.2f}"
-        print(row)
-    print("\nratio = minigrad time / PyTorch time (lower is better)")
+        workers = {b: Worker([sys.executable, __file__, "--serve", b, name]) for b in BACKENDS}
+        seconds = take_turns(workers, args.repeats)
+        for worker in workers.values():
+            worker.close()
+        row = f"{name:34s}" + "".join(f"{ms(seconds[b]):>24s}" for b in BACKENDS)
+        row += "".join(f"{1 / paired_ratio(seconds['torch'], seconds[b]):15.2f}" for b in others)
+        print(row, flush=True)
+    print("\nratio = minigrad time / PyTorch time, median over neighbouring turns (lower is better)")
 
 
 if __name__ == "__main__":

@@ -1,28 +1,31 @@
 """Training and inference speed of the course's models, minigrad against PyTorch, same run.
 
-Each (framework, model) pair runs in its own process (their thread pools would otherwise
-fight over the cores): warm-up, then repeated timings; the table gives the median with the
-min-max range, throughput, the ratio minigrad/PyTorch of throughputs (higher is better for
-minigrad; 1.0 = as fast as PyTorch) and the peak memory the process grew by while training.
+Each framework runs in its own worker process (their thread pools would otherwise fight
+over the cores) and the workers take turns, a few steps each (turns.py says why: this
+machine's speed swings within seconds). The table gives the median throughput over the
+turns with its min-max range, the ratio minigrad/PyTorch of throughputs (the median of the
+ratios of neighbouring turns; higher is better for minigrad, 1.0 = as fast as PyTorch), and
+the peak memory of the training step: how far the resident memory rose above where it stood
+once the framework was loaded and its kernels compiled (on a 2-sample batch).
 
     python benchmarks/models.py                  # CPU, 2 threads
     python benchmarks/models.py --device cuda    # on a GPU machine (CuPy vs PyTorch CUDA)
     python benchmarks/models.py --only cifar_train --repeats 20
+    python benchmarks/models.py --also before=/tmp/before   # and another minigrad tree (a
+                                                 # `git worktree` of an older commit), same run
 
 A train step is forward + loss + backward + SGD update on a batch of 128 (one name for the
 RNN's single mode, as the homework trained it).
 """
 import argparse
-import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import time
 
 import minigrad  # noqa: F401 - before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
+
+from turns import Worker, paired_ratio, serve, take_turns
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "examples"))
@@ -39,7 +42,7 @@ CASES = {  # name: (unit, samples per step)
 NAME = "Romanov"  # 7 letters, the reference figure's name length
 
 
-def minigrad_case(case, device):
+def minigrad_case(case, device, batch=BATCH):
     import minigrad as mg
     from minigrad import optim
 
@@ -51,7 +54,7 @@ def minigrad_case(case, device):
         model = C.NameGenerator(18)
         model.to(device)
         opt = optim.SGD(model.parameters(), lr=0.0005)
-        pairs = [(3, NAME)] * CASES[case][1]
+        pairs = [(3, NAME)] * min(CASES[case][1], batch)
         batch = C.padded_batch(pairs, 18)
 
         def step():
@@ -64,14 +67,14 @@ def minigrad_case(case, device):
     if case.startswith("cifar"):
         from cifar10_cnn import cifar_cnn
 
-        model, shape, loss_fn = cifar_cnn(), (BATCH, 3, 32, 32), mg.nll_loss
+        model, shape, loss_fn = cifar_cnn(), (batch, 3, 32, 32), mg.nll_loss
     else:
         from lenet_mnist import lenet
 
-        model, shape, loss_fn = lenet(batch_norm=case == "lenet_bn_train"), (BATCH, 1, 28, 28), mg.cross_entropy
+        model, shape, loss_fn = lenet(batch_norm=case == "lenet_bn_train"), (batch, 1, 28, 28), mg.cross_entropy
     model.to(device)
     x = mg.tensor(rng.standard_normal(shape).astype(np.float32), device=device)
-    y = mg.backend.to_device(rng.integers(0, 10, BATCH), device)
+    y = mg.backend.to_device(rng.integers(0, 10, batch), device)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     if case.endswith("inference"):
         model.eval()
@@ -90,7 +93,7 @@ def minigrad_case(case, device):
     return step
 
 
-def torch_case(case, device):
+def torch_case(case, device, batch=BATCH):
     import torch
     from torch import nn
 
@@ -102,7 +105,7 @@ def torch_case(case, device):
 
         model = NameGenerator(18).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=0.0005)
-        category, letters, targets = C.padded_batch([(3, NAME)] * CASES[case][1], 18)
+        category, letters, targets = C.padded_batch([(3, NAME)] * min(CASES[case][1], batch), 18)
 
         def step():
             loss = sequence_loss(model, category, letters, targets)
@@ -115,7 +118,7 @@ def torch_case(case, device):
         sys.path.insert(0, os.path.join(ROOT, "examples", "reference"))
         from cifar10_cnn_torch import cifar_cnn
 
-        model, shape, loss_fn = cifar_cnn(), (BATCH, 3, 32, 32), nn.functional.nll_loss
+        model, shape, loss_fn = cifar_cnn(), (batch, 3, 32, 32), nn.functional.nll_loss
     else:
         sys.path.insert(0, os.path.join(ROOT, "examples", "reference"))
         from lenet_mnist import recipe
@@ -123,10 +126,10 @@ def torch_case(case, device):
 
         model = lenet(recipe("combined" if case == "lenet_bn_train" else "baseline (Q1)",
                              activation="sigmoid", init="default"))
-        shape, loss_fn = (BATCH, 1, 28, 28), nn.functional.cross_entropy
+        shape, loss_fn = (batch, 1, 28, 28), nn.functional.cross_entropy
     model = model.to(device)
     x = torch.randn(shape, device=device)
-    y = torch.randint(0, 10, (BATCH,), device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     if case.endswith("inference"):
         model.eval()
@@ -145,67 +148,62 @@ def torch_case(case, device):
     return step
 
 
-def measure(framework, case, device, repeats, threads):
+def serve_case(framework, case, device, threads):
+    """The worker process: build the step (after a 2-sample warm-up) and answer the parent."""
     if framework == "torch":
         import torch
 
         torch.set_num_threads(threads)
-        step = torch_case(case, device)
+        make = torch_case
     else:
-        step = minigrad_case(case, device)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(3):
-        step()
-    inner = 20 if case == "names_single_train" else 1  # time several short steps together
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            step()
-        samples.append((time.perf_counter() - start) / inner)
-    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-    return {"seconds": samples, "peak_mb": peak_mb}
+        make = minigrad_case
+    serve(lambda: make(case, device), lambda: make(case, device, batch=2))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=10, help="turns per framework")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", nargs="*", choices=list(CASES))
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                        help="also time the minigrad found at PATH (e.g. a worktree of an older commit)")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(*args.child, args.device, args.repeats, args.threads)))
+    if args.serve:
+        serve_case(*args.serve, args.device, args.threads)
         return
 
-    print(f"{'case':22s} {'PyTorch median (min-max)':>30s} {'minigrad median (min-max)':>30s} "
-          f"{'ratio':>6s} {'peak MB torch / minigrad':>25s}")
+    trees = {"minigrad": None, **{f"minigrad@{label}": path for label, path in (a.split("=", 1) for a in args.also)}}
+    print(f"{'case':22s} {'PyTorch median (min-max)':>30s} " +
+          " ".join(f"{name + ' median (min-max)':>38s} {'ratio':>6s}" for name in trees) +
+          f"  {'peak MB: torch / ' + ' / '.join(trees)}")
     for case in args.only or CASES:
         if args.device == "cuda" and case.startswith("names"):
             continue  # the names reference feeds CPU tensors; the batch-1 RNN is launch-bound on a GPU anyway
-        results = {}
-        for framework in ("torch", "minigrad"):
-            proc = subprocess.run([sys.executable, __file__, "--child", framework, case, "--device", args.device,
-                                   "--repeats", str(args.repeats), "--threads", str(args.threads)],
-                                  capture_output=True, text=True)
-            if proc.returncode:
-                print(f"{case}: {framework} failed:\n{proc.stderr[-1500:]}", file=sys.stderr)
-                break
-            results[framework] = json.loads(proc.stdout.strip().splitlines()[-1])
-        if len(results) < 2:
+        command = lambda framework: [sys.executable, __file__, "--serve", framework, case,  # noqa: E731
+                                     "--device", args.device, "--threads", str(args.threads)]
+        try:
+            workers = {"torch": Worker(command("torch"))}
+            workers.update({name: Worker(command("minigrad"), pythonpath=path) for name, path in trees.items()})
+        except RuntimeError as error:
+            print(f"{case}: {error}", file=sys.stderr)
             continue
         unit, per_step = CASES[case]
+        seconds = take_turns(workers, args.repeats)
+        memory = {name: w.ask("memory")["peak_mb"] for name, w in workers.items()}
+        for worker in workers.values():
+            worker.close()
 
-        def cell(r):
-            s = r["seconds"]
-            rate = per_step / statistics.median(s)
-            return f"{rate:9.0f} {unit}/s ({per_step / max(s):.0f}-{per_step / min(s):.0f})"
+        def cell(s):
+            return f"{per_step / statistics.median(s):9.0f} {unit}/s ({per_step / max(s):.0f}-{per_step / min(s):.0f})"
 
-        ratio = statistics.median(results["torch"]["seconds"]) / statistics.median(results["minigrad"]["seconds"])
-        print(f"{case:22s} {cell(results['torch']):>30s} {cell(results['minigrad']):>30s} {ratio:6.2f} "
-              f"{results['torch']['peak_mb']:11.0f} / {results['minigrad']['peak_mb']:.0f}", flush=True)
-    print("\nratio = minigrad throughput / PyTorch throughput (higher is better; the targets are ratios)")
+        row = f"{case:22s} {cell(seconds['torch']):>30s} "
+        row += " ".join(f"{cell(seconds[name]):>38s} {paired_ratio(seconds['torch'], seconds[name]):6.2f}" for name in trees)
+        row += "  " + " / ".join(f"{memory[name]:.0f}" for name in workers)
+        print(row, flush=True)
+    print("\nratio = minigrad throughput / PyTorch throughput, median over neighbouring turns "
+          "(higher is better; the targets are ratios)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ import os as _os
 # minigrad is imported before NumPy (the examples and benchmarks do); set it yourself otherwise.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
+from .allocator import tune_malloc as _tune_malloc  # noqa: E402
+
+_tune_malloc()  # reuse the memory of the last step's arrays instead of faulting it in again
+
 from . import nn, ops, optim  # noqa: E402,F401
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck

@@ -54,6 +54,39 @@ def test_conv2d_skips_input_gradient_when_not_needed():
     assert x.grad is None and w.grad.shape == w.shape
 
 
+@given(batch=st.integers(1, 7), per_chunk=st.integers(1, 4), needs_x_grad=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_chunk, needs_x_grad, seed):
+    # The conv walks the batch a few images at a time (Conv2d.chunk_bytes); the last chunk
+    # may be short. Shrink the chunks to a few images and compare with one chunk.
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((batch, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    upstream = rng.standard_normal((batch, 4, 3, 6))
+    results = []
+    for chunk_bytes in (per_chunk * (3 * 3 * 2) * (3 * 6) * 8, 1 << 30):  # columns of per_chunk images
+        original, mg.ops.conv.Conv2d.chunk_bytes = mg.ops.conv.Conv2d.chunk_bytes, chunk_bytes
+        try:
+            xt, wt, bt = mg.tensor(x, requires_grad=needs_x_grad), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
+            y = mg.conv2d(xt, wt, bt, stride=(2, 1), padding=1)
+            y.backward(upstream)
+            results.append((y.numpy(), None if xt.grad is None else xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()))
+        finally:
+            mg.ops.conv.Conv2d.chunk_bytes = original
+    for chunked, whole in zip(*results):
+        if whole is None:
+            assert chunked is None
+        else:
+            np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_keeps_only_its_input_and_weight_for_backward():
+    # The column matrices are 25x the input here; they are rebuilt in backward, not saved.
+    x = mg.tensor(np.ones((8, 3, 16, 16), dtype=np.float32), requires_grad=True)
+    w = mg.tensor(np.ones((4, 3, 5, 5), dtype=np.float32), requires_grad=True)
+    y = mg.conv2d(x, w, padding=2)
+    saved = [v for v in vars(y._ctx).values() if isinstance(v, np.ndarray)]
+    assert sum(a.nbytes for a in saved) <= x.data.nbytes + w.data.nbytes
+
+
 def test_max_pool_tie_sends_gradient_to_one_winner():
     x = mg.tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
     mg.max_pool2d(x, 2).sum().backward()

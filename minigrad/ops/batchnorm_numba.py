@@ -8,6 +8,11 @@ over a (N, C, L) view (L = H·W, or 1 for a (N, C) input), with float64 accumula
 
 NumPy needs a separate pass (and a temporary array) for each reduction and each elementwise
 step; here each channel's values are read from memory a few times and written once.
+
+The kernels may reassociate sums (fastmath "reassoc"): a sum kept in one accumulator is a
+chain of dependent additions, one every few cycles; split over vector lanes it runs several
+times faster (the forward pass of the CIFAR CNN's first batch norm: 4.2 -> 2.0 ms). The
+accumulators are float64, so the changed rounding order is far below float32 precision.
 """
 import math
 
@@ -17,7 +22,10 @@ from numba import njit, prange
 from .im2col import numba_kernels  # noqa: F401  (sets the OpenMP wait policy before Numba's pool starts)
 
 
-@njit(parallel=True, cache=True)
+FAST_SUMS = {"reassoc", "contract"}  # reorder additions, fuse multiply-adds; nothing else
+
+
+@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
 def _forward(x, gamma, beta, eps, x_hat, y, mean, var):
     n, channels, length = x.shape
     m = n * length
@@ -42,7 +50,7 @@ def _forward(x, gamma, beta, eps, x_hat, y, mean, var):
         mean[c], var[c] = mu, v
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FAST_SUMS)
 def _backward(dy, x_hat, gamma, inv_std, dx, dgamma, dbeta):
     n, channels, length = dy.shape
     m = n * length

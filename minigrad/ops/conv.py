@@ -1,4 +1,6 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
+import numpy as np
+
 from .. import workspace
 from ..backend import get_array_module
 from ..tensor import Function
@@ -21,18 +23,27 @@ class Conv2d(Function):
     Shapes: x (N, C, H, W), w (F, C, KH, KW), b (F,), y (N, F, OH, OW) with
     OH = (H + 2ph - dh(KH-1) - 1) // sh + 1 and OW likewise (rounded down, as in PyTorch).
 
-    Forward as one matrix product. With X = im2col(x) (N·OH·OW, C·KH·KW), one receptive
-    field per row, and Wm = w reshaped to (F, C·KH·KW):      Y = X Wmᵀ + b    (N·OH·OW, F)
+    Forward as a matrix product per image. With X_n = im2col(x)[n] (C·KH·KW, OH·OW), one
+    receptive field per column, and Wm = w reshaped to (F, C·KH·KW):
+        Y_n = Wm X_n + b                 (F, OH·OW)  — already image n of y, in NCHW order
 
-    Backward, from the matrix-product rule (dA = G Bᵀ, dB = Aᵀ G) with G = dL/dY:
-        dWm = Gᵀ X                   (F, C·KH·KW)   — every position where a weight was used
-        db  = Σ_rows G               (F,)           — the bias is added at every position
-        dX  = G Wm,  dx = col2im(dX) (N, C, H, W)   — col2im adds each window's gradient back
-                                                      into the pixels it was copied from.
+    Backward, from the matrix-product rule (dA = G Bᵀ, dB = Aᵀ G) with G_n = dL/dY_n:
+        dWm = Σ_n G_n X_nᵀ               (F, C·KH·KW)  — every position where a weight was used
+        db  = Σ_n Σ_columns G_n          (F,)          — the bias is added at every position
+        dX_n = Wmᵀ G_n,  dx = col2im(dX) (N, C, H, W)  — col2im adds each window's gradient
+                                                         back into the pixels it came from.
     Written per pixel, dx is the *full* correlation of dL/dy (dilated by the stride, padded
     by KH-1-ph) with the kernel rotated by 180° and its F/C axes swapped, i.e. a transposed
     convolution; col2im computes exactly that sum without building the rotated kernel.
+
+    Memory: the column matrices are KH·KW times the size of x, so they are not kept for the
+    backward pass. Both passes walk the batch a few images at a time (``chunk`` images whose
+    columns fit in a few MB, i.e. in the CPU's cache) and backward rebuilds each chunk's
+    columns from x, which costs one more im2col and saves the whole batch's columns.
     """
+
+    #: Bytes of column matrix per chunk on the CPU; the GPU takes the whole batch at once.
+    chunk_bytes = 4 << 20
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, impl=None):
         if x.ndim != 4 or w.ndim != 4:
@@ -47,40 +58,66 @@ class Conv2d(Function):
         oh, ow = output_size(h, kh, sh, ph, dh), output_size(w_, kw, sw, pw, dw)
         if oh < 1 or ow < 1:
             raise ValueError(f"conv2d: input shape {x.shape} is smaller than the kernel {w.shape[2:]} (with padding {(ph, pw)}, dilation {(dh, dw)})")
-        self.x_shape, self.w, self.impl = x.shape, w, impl
         xp = get_array_module(x)
-        # The column matrix is large and needed again in backward: borrow a reused buffer.
-        cols = workspace.take((n * oh * ow, x.shape[1] * kh * kw), x.dtype, xp)
-        self.cols = im2col(x, *self.geometry, impl=impl, out=cols)
-        y = self.cols @ w.reshape(w.shape[0], -1).T
+        self.x, self.w, self.impl = xp.ascontiguousarray(x), w, impl
+        w_matrix = w.reshape(w.shape[0], -1)
+        y = xp.empty((n, w.shape[0], oh * ow), dtype=x.dtype)
+        for images, cols in self._columns_by_chunk():
+            xp.matmul(w_matrix, cols, out=y[images])
         if b is not None:
-            y += b
-        if not any(self.needs_input_grad):  # no backward will come: return the buffer now
+            y += b[:, None]
+        if not any(self.needs_input_grad):
             self.release()
-        # Rows of Y are (n, oy, ox): NHWC. One copy into NCHW order here makes every op after
-        # the conv (batch norm, ReLU, pooling) read contiguous memory, which halves their time.
-        return xp.ascontiguousarray(y.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
+        return y.reshape(n, w.shape[0], oh, ow)
 
     def backward(self, g):
+        xp = get_array_module(g)
         filters = self.w.shape[0]
-        g_rows = g.transpose(0, 2, 3, 1).reshape(-1, filters)  # (N·OH·OW, F), rows as in X
+        g = xp.ascontiguousarray(g).reshape(len(g), filters, -1)  # G_n = g[n], (F, OH·OW)
         w_matrix = self.w.reshape(filters, -1)
-        dx = dw = None
-        if self.needs_input_grad[0]:  # the first layer's input needs none: skip the work
-            xp = get_array_module(g)
-            dcols = xp.matmul(g_rows, w_matrix, out=workspace.take(self.cols.shape, g.dtype, xp))
-            dx = col2im(dcols, self.x_shape, *self.geometry, impl=self.impl)
-            workspace.give(dcols)
-        if self.needs_input_grad[1]:
-            dw = (g_rows.T @ self.cols).reshape(self.w.shape)
+        need_dx, need_dw = self.needs_input_grad[:2]
+        dx = xp.empty_like(self.x) if need_dx else None
+        dw = xp.zeros(w_matrix.shape, dtype=g.dtype) if need_dw else None
+        dcols_buffer = workspace.take(self._chunk_shape(), g.dtype, xp) if need_dx else None
+        for images, cols in self._columns_by_chunk(build=need_dw):
+            if need_dw:  # Σ_n G_n X_nᵀ, one product per image, summed over the chunk
+                dw += xp.matmul(g[images], cols.transpose(0, 2, 1)).sum(axis=0)
+            if need_dx:  # the first layer's input needs none: skip the work
+                size = images.stop - images.start
+                dcols = xp.matmul(w_matrix.T, g[images], out=dcols_buffer[:size])
+                col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, impl=self.impl, out=dx[images])
+        workspace.give(dcols_buffer)
+        if need_dw:
+            dw = dw.reshape(self.w.shape)
         if len(self.needs_input_grad) == 2:
             return dx, dw
-        db = g_rows.sum(axis=0) if self.needs_input_grad[2] else None
+        db = g.sum(axis=(0, 2)) if self.needs_input_grad[2] else None
         return dx, dw, db
 
-    def release(self):
-        workspace.give(self.__dict__.get("cols"))  # the graph is done with it: reuse it
-        super().release()
+    def _chunk_shape(self):
+        """(B, C·KH·KW, OH·OW): the column matrices of B images, B chosen to fit chunk_bytes."""
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
+        n, channels, h, w = self.x.shape
+        rows, columns = channels * kh * kw, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
+        on_gpu = get_array_module(self.x) is not np
+        chunk = n if on_gpu else max(1, min(n, self.chunk_bytes // (rows * columns * self.x.dtype.itemsize)))
+        return chunk, rows, columns
+
+    def _columns_by_chunk(self, build=True):
+        """Yield (slice of images, their column matrices) over the batch, one chunk at a time.
+        The columns live in one reused buffer, overwritten chunk after chunk."""
+        xp = get_array_module(self.x)
+        shape = self._chunk_shape()
+        buffer = workspace.take(shape, self.x.dtype, xp) if build else None
+        try:
+            for start in range(0, len(self.x), shape[0]):
+                images = slice(start, min(start + shape[0], len(self.x)))
+                cols = None
+                if build:
+                    cols = im2col(self.x[images], *self.geometry, impl=self.impl, out=buffer[:images.stop - start])
+                yield images, cols
+        finally:
+            workspace.give(buffer)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, impl=None):

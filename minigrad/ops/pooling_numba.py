@@ -22,15 +22,18 @@ def _forward(x, kh, kw, sh, sw, ph, pw, out, winner):
     for plane in prange(n_images * channels):
         n, c = plane // channels, plane % channels
         for y in range(oh):
+            h0 = y * sh - ph
             for x_ in range(ow):
-                best, arg = -np.inf, -1
-                for i in range(kh):
-                    h = y * sh - ph + i
-                    if 0 <= h < height:
-                        for j in range(kw):
-                            w = x_ * sw - pw + j
-                            if 0 <= w < width and x[n, c, h, w] > best:
-                                best, arg = x[n, c, h, w], h * width + w
+                w0 = x_ * sw - pw
+                # The window's rows i_lo..i_hi-1 and columns j_lo..j_hi-1 inside the image
+                # (padding, -inf, never wins): clipped once here instead of tested per element.
+                i_lo, i_hi = max(0, -h0), min(kh, height - h0)
+                j_lo, j_hi = max(0, -w0), min(kw, width - w0)
+                best, arg = x[n, c, h0 + i_lo, w0 + j_lo], (h0 + i_lo) * width + w0 + j_lo
+                for i in range(i_lo, i_hi):
+                    for j in range(j_lo, j_hi):
+                        if x[n, c, h0 + i, w0 + j] > best:
+                            best, arg = x[n, c, h0 + i, w0 + j], (h0 + i) * width + w0 + j
                 out[n, c, y, x_] = best
                 winner[n, c, y, x_] = arg
 

@@ -51,5 +51,6 @@ def im2col(x, kernel, stride, padding, dilation=(1, 1), pad_value=0.0, impl=None
     return cols
 
 
-def col2im(cols, shape, kernel, stride, padding, dilation=(1, 1), impl=None):
-    return choose(cols, impl).col2im(cols, shape, kernel, stride, padding, dilation)
+def col2im(cols, shape, kernel, stride, padding, dilation=(1, 1), impl=None, out=None):
+    """The image-shaped sum of ``cols`` (the adjoint of im2col); into ``out`` when given."""
+    return choose(cols, impl).col2im(cols, shape, kernel, stride, padding, dilation, out)

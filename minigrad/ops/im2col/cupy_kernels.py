@@ -19,11 +19,11 @@ def _get_kernels():
             "int32 PH, int32 PW, int32 DH, int32 DW, int32 OH, int32 OW, T pad_value",
             "T col",
             """
-            int j = i % KW;  int rest = i / KW;
+            int ox = i % OW;  int rest = i / OW;
+            int oy = rest % OH;  rest /= OH;
+            int j = rest % KW;  rest /= KW;
             int ki = rest % KH;  rest /= KH;
-            int c = rest % C;  rest /= C;
-            int ox = rest % OW;  rest /= OW;
-            int oy = rest % OH;  int n = rest / OH;
+            int c = rest % C;  int n = rest / C;
             int h = oy * SH - PH + ki * DH;
             int w = ox * SW - PW + j * DW;
             col = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : pad_value;
@@ -49,8 +49,8 @@ def _get_kernels():
                     if (x_scaled < 0 || x_scaled % SW != 0) continue;
                     int ox = x_scaled / SW;
                     if (ox >= OW) continue;
-                    int row = (n * OH + oy) * OW + ox;
-                    total += cols[(long long)row * (C * KH * KW) + (c * KH + ki) * KW + kj];
+                    long long row = ((long long)(n * C + c) * KH + ki) * KW + kj;
+                    total += cols[row * (OH * OW) + oy * OW + ox];
                 }
             }
             img = total;
@@ -66,19 +66,19 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = cupy.empty((n * oh * ow, c * kh * kw), dtype=x.dtype) if out is None else out
+    cols = cupy.empty((n, c * kh * kw, oh * ow), dtype=x.dtype) if out is None else out
     _get_kernels()["im2col"](
         cupy.ascontiguousarray(x), c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols
     )
     return cols
 
 
-def col2im(cols, shape, kernel, stride, padding, dilation):
+def col2im(cols, shape, kernel, stride, padding, dilation, out=None):
     import cupy
 
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    out = cupy.empty(shape, dtype=cols.dtype)
+    out = cupy.empty(shape, dtype=cols.dtype) if out is None else out
     _get_kernels()["col2im"](cupy.ascontiguousarray(cols), c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
     return out

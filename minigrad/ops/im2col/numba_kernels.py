@@ -1,7 +1,11 @@
 """im2col and col2im as Numba loops: the same maps as reference.py, compiled and parallel.
 
-The loops spell out the index arithmetic of reference.py's docstring directly. col2im runs
-its parallel loop over images, so no two threads ever add into the same input pixel.
+The loops spell out the index arithmetic of reference.py's docstring directly, one kernel
+tap (c, i, j) at a time: for each output row y the tap reads input row y·sh - ph + i·dh, and
+along that row the innermost loop is a plain strided copy (contiguous for stride 1), with
+the output columns that fall in the padding worked out once per tap rather than tested per
+element. Both maps run their parallel loop over images, so no two threads ever write to the
+same place (col2im adds into an image only from that image's columns).
 """
 import os
 
@@ -16,73 +20,70 @@ from .reference import output_size
 
 
 @njit(cache=True, inline="always")
-def _valid_columns(x_, sw, pw, dw, kw, width):
-    """The kernel columns j whose input column x_·sw - pw + j·dw lies inside the image: j_lo..j_hi-1.
-    Computed once per output column, so the innermost loops below are plain copies."""
-    w0 = x_ * sw - pw
-    j_lo = 0
-    while j_lo < kw and w0 + j_lo * dw < 0:
-        j_lo += 1
-    j_hi = kw
-    while j_hi > j_lo and w0 + (j_hi - 1) * dw >= width:
-        j_hi -= 1
-    return w0, j_lo, j_hi
+def _inside(offset, stride, size, n_out):
+    """The output positions o (lo <= o < hi) whose input position o·stride + offset lies in
+    0..size-1; the others read the padding."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
+    hi = min(hi, n_out)
+    return min(lo, hi), hi
 
 
 @njit(parallel=True, cache=True)
 def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
     n_images, channels, height, width = x.shape
     for n in prange(n_images):
-        for y in range(oh):
-            for x_ in range(ow):
-                row = (n * oh + y) * ow + x_
-                w0, j_lo, j_hi = _valid_columns(x_, sw, pw, dw, kw, width)
-                for c in range(channels):
-                    for i in range(kh):
-                        h = y * sh - ph + i * dh
-                        col = (c * kh + i) * kw
-                        if h < 0 or h >= height:  # the whole kernel row is in the padding
-                            for j in range(kw):
-                                cols[row, col + j] = pad_value
+        for c in range(channels):
+            for i in range(kh):
+                y_lo, y_hi = _inside(i * dh - ph, sh, height, oh)
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    x_lo, x_hi = _inside(j * dw - pw, sw, width, ow)
+                    for y in range(oh):
+                        start = y * ow
+                        if y < y_lo or y >= y_hi:  # this whole output row reads the padding
+                            for x_ in range(ow):
+                                cols[n, row, start + x_] = pad_value
                             continue
-                        for j in range(j_lo):
-                            cols[row, col + j] = pad_value
-                        for j in range(j_lo, j_hi):
-                            cols[row, col + j] = x[n, c, h, w0 + j * dw]
-                        for j in range(j_hi, kw):
-                            cols[row, col + j] = pad_value
+                        h = y * sh - ph + i * dh
+                        for x_ in range(x_lo):
+                            cols[n, row, start + x_] = pad_value
+                        for x_ in range(x_lo, x_hi):
+                            cols[n, row, start + x_] = x[n, c, h, x_ * sw - pw + j * dw]
+                        for x_ in range(x_hi, ow):
+                            cols[n, row, start + x_] = pad_value
 
 
 @njit(parallel=True, cache=True)
 def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):
     n_images, channels, height, width = out.shape
     for n in prange(n_images):
-        for y in range(oh):
-            for x_ in range(ow):
-                row = (n * oh + y) * ow + x_
-                w0, j_lo, j_hi = _valid_columns(x_, sw, pw, dw, kw, width)
-                for c in range(channels):
-                    for i in range(kh):
+        out[n] = 0
+        for c in range(channels):
+            for i in range(kh):
+                y_lo, y_hi = _inside(i * dh - ph, sh, height, oh)
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    x_lo, x_hi = _inside(j * dw - pw, sw, width, ow)
+                    for y in range(y_lo, y_hi):
                         h = y * sh - ph + i * dh
-                        if h < 0 or h >= height:
-                            continue
-                        col = (c * kh + i) * kw
-                        for j in range(j_lo, j_hi):
-                            out[n, c, h, w0 + j * dw] += cols[row, col + j]
+                        start = y * ow
+                        for x_ in range(x_lo, x_hi):
+                            out[n, c, h, x_ * sw - pw + j * dw] += cols[n, row, start + x_]
 
 
 def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = np.empty((n * oh * ow, c * kh * kw), dtype=x.dtype) if out is None else out
+    cols = np.empty((n, c * kh * kw, oh * ow), dtype=x.dtype) if out is None else out
     _im2col(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols)
     return cols
 
 
-def col2im(cols, shape, kernel, stride, padding, dilation):
+def col2im(cols, shape, kernel, stride, padding, dilation, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     oh, ow = output_size(shape[2], kh, sh, ph, dh), output_size(shape[3], kw, sw, pw, dw)
-    out = np.zeros(shape, dtype=cols.dtype)
+    out = np.empty(shape, dtype=cols.dtype) if out is None else out
     _col2im(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
     return out
