@@ -57,6 +57,52 @@ def test_copy_loss_is_the_decoder_distribution_at_the_targets():
     assert loss == pytest.approx(np.mean(nll), rel=1e-9)
 
 
+def test_edit_weight_scales_only_the_words_an_edit_wrote():
+    model, vocab = tiny_model(copy=True, dtype=np.float64)
+    model.eval()
+    unchanged = gec.make_batch([(s, s) for s, _ in PAIRS[:3]], vocab)  # nothing edited: weights are moot
+    assert not unchanged["edited"].any()
+    assert gec.batch_loss(model, unchanged, edit_weight=4.0).item() == pytest.approx(gec.batch_loss(model, unchanged).item())
+    batch = gec.make_batch(PAIRS[:4], vocab)
+    assert batch["edited"].any() and not batch["edited"].all()
+    # the weighted mean, from each word's -log P: Σ w·nll / Σ w with w = 4 on edited words
+    nll = -np.log(per_word_probabilities(model, batch))
+    real = batch["tgt_ext"] != gec.PAD
+    w = np.where(batch["edited"], 4.0, 1.0)[real]
+    assert gec.batch_loss(model, batch, edit_weight=4.0).item() == pytest.approx((w * nll[real]).sum() / w.sum())
+    # per sentence: the total -log P of each target
+    np.testing.assert_allclose(gec.batch_loss(model, batch, per_sentence=True).numpy(), (nll * real).sum(axis=1))
+
+
+def per_word_probabilities(model, batch):
+    """P(target word) at every step, from the decoding distribution under teacher forcing."""
+    with mg.no_grad():
+        states, mask, state = model.encode(batch["src"], batch["src_len"])
+        feed = model.initial_feed(states)
+        probs = np.ones(batch["tgt_ext"].shape)
+        for t in range(batch["decoder_in"].shape[1]):
+            scores, weights, gate, state, feed = model.step(batch["decoder_in"][:, t], state, feed, states, mask)
+            dist = gec.word_distribution(model, scores, weights, gate, batch["src_ext"])
+            real = batch["tgt_ext"][:, t] != gec.PAD
+            probs[real, t] = dist[np.flatnonzero(real), batch["tgt_ext"][real, t]] + 1e-9
+    return probs
+
+
+def test_confident_corrections_keep_the_source_unless_the_model_prefers_the_change():
+    model, vocab = tiny_model(copy=True, dtype=np.float64)
+    sources = [s for s, _ in PAIRS[:4]]
+    hypotheses = [sources[0]] + [t for _, t in PAIRS[1:4]]  # the first one unchanged
+    gains = gec.confidence_gains(model, sources, hypotheses, vocab, "cpu")
+    assert gains[0] == 0
+    expected = (gec.sentence_log_probs(model, sources[1:], hypotheses[1:], vocab, "cpu")
+                - gec.sentence_log_probs(model, sources[1:], sources[1:], vocab, "cpu"))
+    np.testing.assert_allclose(gains[1:], expected)
+    kept = gec.keep_confident(sources, hypotheses, gains, margin=float(np.median(gains[1:])))
+    for s, h, k, g in zip(sources, hypotheses, kept, gains):
+        assert k == (h if g >= np.median(gains[1:]) else s)
+    assert gec.keep_confident(sources, hypotheses, gains, margin=np.inf) == sources
+
+
 @pytest.mark.parametrize("copy,attention", [(True, "general"), (False, "additive"), (True, "dot")])
 def test_model_gradients_match_finite_differences(copy, attention):
     model, vocab = tiny_model(copy, attention=attention, dtype=np.float64)
@@ -79,7 +125,8 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
                         "--vocab-size", "400", "--dev-size", "40", "--log-every", "2", "--batch-size", "16",
                         "--lr", "3e-3"] + common)
     assert set(results) >= {"copy the input", "spelling only", "greedy", "spelling+beam 2, no long deletions"}
-    assert all(0 <= r["jfleg_test_gleu"] <= 100 for r in results.values())
+    assert any(name.startswith("greedy, confident (margin ") for name in results)
+    assert all(0 <= r["jfleg_test_gleu"] <= 100 for r in results.values() if "jfleg_test_gleu" in r)
     history = json.loads((out / "history.json").read_text())
     assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]  # it learns
     assert (out / "loss.png").stat().st_size > 0 and (out / "checkpoint.pkl").exists()
@@ -90,6 +137,7 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     gec.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
     assert "->" in capsys.readouterr().out
     gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
+              "--edit-weight", "2", "--lr-decay", "0.5",
               "--init-from", str(out / "model.pkl"), "--data-dir", str(root), "--out", str(tmp_path / "tuned"),
               "--no-progress"])
     assert "initialised from" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from minigrad.data.files import DatasetError
 from minigrad.text import Vocabulary, corpus_gleu, extract_edits, gleu_statistics, score_edits, tokenize
 from minigrad.text.gleu import gleu_from_statistics
 from minigrad.text.spelling import SpellingCorrector
+from minigrad.text.edits import edited_target_positions
 
 REAL_GEC = SHARED_DATA / "gec"
 needs_real = pytest.mark.skipif(not (REAL_GEC / "jfleg").is_dir(), reason="the real GEC data is not here")
@@ -93,6 +94,8 @@ def test_edit_scores_hand_computed_case():
     source = "I has a apple".split()
     gold = "I have an apple".split()
     assert extract_edits(source, gold) == {(1, 3, ("have", "an"))}
+    assert edited_target_positions(source, gold) == {1, 2}
+    assert edited_target_positions("She go school".split(), "She goes to school".split()) == {1, 2}
     score = score_edits([source, source], [gold, "I had a apple".split()], [gold, gold])
     assert (score.true_positives, score.proposed, score.gold) == (1, 2, 2)
     assert score.precision == 0.5 and score.recall == 0.5 and score.f_beta(0.5) == pytest.approx(0.5)

@@ -18,6 +18,12 @@ def extract_edits(source, target):
     return {(i1, i2, tuple(target[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"}
 
 
+def edited_target_positions(source, target):
+    """Indices of the target tokens that an edit wrote (the rest are copied from the source)."""
+    matcher = difflib.SequenceMatcher(a=source, b=target, autojunk=False)
+    return {j for tag, _, _, j1, j2 in matcher.get_opcodes() if tag != "equal" for j in range(j1, j2)}
+
+
 @dataclass
 class EditScore:
     true_positives: int
