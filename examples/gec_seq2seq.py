@@ -22,11 +22,16 @@ Model:
                  P(w) = g · softmax(scores)[w] + (1 - g) · Σ_{i: source_i = w} attention_i
              with a learned gate g = σ(u·[attentional ; context ; embedding]). Source words
              outside the vocabulary can be copied too (an "extended vocabulary" per sentence).
-Training: teacher forcing (optional scheduled sampling), Adam, gradient clipping, batches of
-similar length, atomic checkpoints and --resume, a progress bar, loss curves as PNG.
-Decoding: greedy or beam search with length normalisation (beam 1 = greedy).
+Training: teacher forcing (optional scheduled sampling), Adam (optional decay per epoch),
+gradient clipping, batches of similar length, atomic checkpoints and --resume, a progress
+bar, loss curves as PNG. --edit-weight Λ weighs the target words that an edit wrote Λ times
+more than the copied ones (edit-weighted MLE), so the model learns to correct, not only to copy.
+Decoding: greedy or beam search with length normalisation (beam 1 = greedy); optionally a
+correction is kept only where the model finds it more probable than the unchanged sentence
+by a margin chosen on JFLEG dev ("confident").
 
     python examples/gec_seq2seq.py train --data-dir ../shared/data --epochs 6 --device cuda
+    python examples/gec_seq2seq.py train --data-dir ../shared/data --edit-weight 2 --lr-decay 0.7
     python examples/gec_seq2seq.py evaluate --beam 5
     python examples/gec_seq2seq.py correct "She go to school every days ."
 """
@@ -451,12 +456,13 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     decoders = {"copy the input": lambda src: [list(s) for s in src],
                 "spelling only": spelled,
                 "greedy": greedy_alone,
+                "greedy, no long deletions": lambda src: without_long_deletions(src, greedy_alone(src)),
                 "spelling+greedy": greedy_spelled,
                 "spelling+greedy, no long deletions": lambda src: without_long_deletions(spelled(src),
                                                                                           greedy_spelled(src))}
     if margin is not None:
-        decoders = {**dict(list(decoders.items())[:3]), f"greedy, confident (margin {margin:g})": confident,
-                    **dict(list(decoders.items())[3:])}
+        decoders = {**dict(list(decoders.items())[:4]), f"greedy, confident (margin {margin:g})": confident,
+                    **dict(list(decoders.items())[4:])}
     if beam_size > 1:
         decoders[f"spelling+beam {beam_size}, no long deletions"] = lambda src: without_long_deletions(
             spelled(src), correct(model, spelled(src), vocab, device, beam_size, 64, length_penalty, progress))
