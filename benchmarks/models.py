@@ -55,10 +55,10 @@ def minigrad_case(case, device, batch=BATCH):
         model.to(device)
         opt = optim.SGD(model.parameters(), lr=0.0005)
         pairs = [(3, NAME)] * min(CASES[case][1], batch)
-        batch = C.padded_batch(pairs, 18)
+        names = C.padded_batch(pairs, 18)
 
         def step():
-            loss = C.sequence_loss(model, *batch)
+            loss = C.sequence_loss(model, *names)
             opt.zero_grad()
             loss.backward()
             opt.step()

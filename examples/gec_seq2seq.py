@@ -557,7 +557,7 @@ def train(args):
 
     for epoch in range(state["epoch"], args.epochs):
         for group in optimizer.param_groups:
-            group["lr"] = args.lr * getattr(args, "lr_decay", 1.0) ** epoch
+            group["lr"] = args.lr * args.lr_decay ** epoch
         batches = batches_by_length(pairs, args.batch_size, np.random.default_rng([args.seed, epoch]))
         started, running = time.time(), []
         todo = range(state["batch"], len(batches))
@@ -566,7 +566,7 @@ def train(args):
         for b in bar:
             batch = to_device(make_batch([pairs[i] for i in batches[b]], vocab), args.device)
             loss = batch_loss(model, batch, args.scheduled_sampling, rng_sampling, args.label_smoothing,
-                              getattr(args, "edit_weight", 1.0))
+                              args.edit_weight)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), args.clip)

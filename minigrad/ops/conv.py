@@ -1,8 +1,6 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
-import numpy as np
-
 from .. import workspace
-from ..backend import get_array_module
+from ..backend import get_array_module, is_cupy_array
 from ..tensor import Function
 from .im2col import col2im, im2col, output_size
 
@@ -62,7 +60,7 @@ class Conv2d(Function):
         self.x, self.w, self.impl = xp.ascontiguousarray(x), w, impl
         w_matrix = w.reshape(w.shape[0], -1)
         y = xp.empty((n, w.shape[0], oh * ow), dtype=x.dtype)
-        for images, cols in self._columns_by_chunk():
+        for images, cols in self._columns_by_chunk(self._chunk_shape()):
             xp.matmul(w_matrix, cols, out=y[images])
         if b is not None:
             y += b[:, None]
@@ -78,8 +76,9 @@ class Conv2d(Function):
         need_dx, need_dw = self.needs_input_grad[:2]
         dx = xp.empty_like(self.x) if need_dx else None
         dw = xp.zeros(w_matrix.shape, dtype=g.dtype) if need_dw else None
-        dcols_buffer = workspace.take(self._chunk_shape(), g.dtype, xp) if need_dx else None
-        for images, cols in self._columns_by_chunk(build=need_dw):
+        chunk_shape = self._chunk_shape()
+        dcols_buffer = workspace.take(chunk_shape, g.dtype, xp) if need_dx else None
+        for images, cols in self._columns_by_chunk(chunk_shape, build=need_dw):
             if need_dw:  # Σ_n G_n X_nᵀ, one product per image, summed over the chunk
                 dw += xp.matmul(g[images], cols.transpose(0, 2, 1)).sum(axis=0)
             if need_dx:  # the first layer's input needs none: skip the work
@@ -99,15 +98,14 @@ class Conv2d(Function):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
         n, channels, h, w = self.x.shape
         rows, columns = channels * kh * kw, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
-        on_gpu = get_array_module(self.x) is not np
-        chunk = n if on_gpu else max(1, min(n, self.chunk_bytes // (rows * columns * self.x.dtype.itemsize)))
+        chunk = n if is_cupy_array(self.x) else max(1, min(n, self.chunk_bytes // (rows * columns * self.x.dtype.itemsize)))
         return chunk, rows, columns
 
-    def _columns_by_chunk(self, build=True):
-        """Yield (slice of images, their column matrices) over the batch, one chunk at a time.
-        The columns live in one reused buffer, overwritten chunk after chunk."""
+    def _columns_by_chunk(self, shape, build=True):
+        """Yield (slice of images, their column matrices) over the batch, one chunk of
+        ``shape`` (from _chunk_shape) at a time. The columns live in one reused buffer,
+        overwritten chunk after chunk; with build=False only the slices are yielded."""
         xp = get_array_module(self.x)
-        shape = self._chunk_shape()
         buffer = workspace.take(shape, self.x.dtype, xp) if build else None
         try:
             for start in range(0, len(self.x), shape[0]):
