@@ -29,7 +29,7 @@ def im2col_by_definition(x, kernel, stride, padding, dilation, pad_value=0.0):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = I.output_size(h, kh, sh, ph, dh), I.output_size(w, kw, sw, pw, dw)
-    cols = np.full((n, c * kh * kw, oh * ow), pad_value, dtype=x.dtype)
+    cols = np.full((c * kh * kw, n * oh * ow), pad_value, dtype=x.dtype)
     for b in range(n):
         for y in range(oh):
             for z in range(ow):
@@ -38,7 +38,7 @@ def im2col_by_definition(x, kernel, stride, padding, dilation, pad_value=0.0):
                         for j in range(kw):
                             hh, ww = y * sh - ph + i * dh, z * sw - pw + j * dw
                             if 0 <= hh < h and 0 <= ww < w:
-                                cols[b, (ch * kh + i) * kw + j, y * ow + z] = x[b, ch, hh, ww]
+                                cols[(ch * kh + i) * kw + j, (b * oh + y) * ow + z] = x[b, ch, hh, ww]
     return cols
 
 

@@ -4,7 +4,8 @@ The im2col route (pooling.py) builds a column matrix just to take a max over eac
 here each window is scanned in place, and the arg-max is kept as a flat index into the
 input plane (h·W + w) so the backward pass can scatter straight to it. Same tie rule: the
 first maximal element in row-major window order wins. One thread per (image, channel)
-plane, so no two threads ever add into the same dx element.
+plane, so no two threads ever add into the same dx element. Planes are indexed flat with
+unsigned offsets (see im2col/numba_kernels.py: Numba then skips its negative-index test).
 
 Average pooling likewise sums each window in place (padding counts as zero, divisor KH·KW as
 in PyTorch's default) and its backward adds g/(KH·KW) to every element of the window.
@@ -12,48 +13,51 @@ in PyTorch's default) and its backward adds g/(KH·KW) to every element of the w
 import numpy as np
 from numba import njit, prange
 
-from .im2col import numba_kernels  # noqa: F401  (sets the OpenMP wait policy before Numba's pool starts)
+from .im2col.numba_kernels import index  # (importing it also sets the OpenMP wait policy before Numba starts)
 
 
 @njit(parallel=True, cache=True)
 def _forward(x, kh, kw, sh, sw, ph, pw, out, winner):
     n_images, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for plane in prange(n_images * channels):
-        n, c = plane // channels, plane % channels
+    # one row per (image, channel) plane, each plane flat: x[n, c, h, w] = planes[n·C + c, h·W + w]
+    planes = x.reshape(n_images * channels, height * width)
+    outs, winners = out.reshape(n_images * channels, oh * ow), winner.reshape(n_images * channels, oh * ow)
+    for p in prange(n_images * channels):
+        plane = planes[p]
         for y in range(oh):
             h0 = y * sh - ph
+            i_lo, i_hi = max(0, -h0), min(kh, height - h0)
             for x_ in range(ow):
                 w0 = x_ * sw - pw
                 # The window's rows i_lo..i_hi-1 and columns j_lo..j_hi-1 inside the image
                 # (padding, -inf, never wins): clipped once here instead of tested per element.
-                i_lo, i_hi = max(0, -h0), min(kh, height - h0)
                 j_lo, j_hi = max(0, -w0), min(kw, width - w0)
-                best, arg = x[n, c, h0 + i_lo, w0 + j_lo], (h0 + i_lo) * width + w0 + j_lo
+                arg = (h0 + i_lo) * width + w0 + j_lo
+                best = plane[index(arg)]
                 for i in range(i_lo, i_hi):
                     for j in range(j_lo, j_hi):
-                        if x[n, c, h0 + i, w0 + j] > best:
-                            best, arg = x[n, c, h0 + i, w0 + j], (h0 + i) * width + w0 + j
-                out[n, c, y, x_] = best
-                winner[n, c, y, x_] = arg
+                        at = (h0 + i) * width + w0 + j
+                        if plane[index(at)] > best:
+                            best, arg = plane[index(at)], at
+                outs[p, y * ow + x_] = best
+                winners[p, y * ow + x_] = arg
 
 
 @njit(parallel=True, cache=True)
 def _backward(g, winner, dx):
     n_images, channels, oh, ow = g.shape
-    width = dx.shape[3]
-    for plane in prange(n_images * channels):
-        n, c = plane // channels, plane % channels
-        for y in range(oh):
-            for x_ in range(ow):
-                arg = winner[n, c, y, x_]
-                dx[n, c, arg // width, arg % width] += g[n, c, y, x_]
+    planes = dx.reshape(n_images * channels, -1)
+    gs, winners = g.reshape(n_images * channels, oh * ow), winner.reshape(n_images * channels, oh * ow)
+    for p in prange(n_images * channels):
+        for k in range(oh * ow):
+            planes[p, index(winners[p, k])] += gs[p, k]
 
 
 def max_pool_forward(x, kernel, stride, padding, out_shape):
     out = np.empty(out_shape, dtype=x.dtype)
     winner = np.empty(out_shape, dtype=np.int32)
-    _forward(x, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out, winner)
+    _forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out, winner)
     return out, winner
 
 

@@ -15,15 +15,15 @@ def _get_kernels():
         import cupy
 
         _kernels["im2col"] = cupy.ElementwiseKernel(
-            "raw T x, int32 C, int32 H, int32 W, int32 KH, int32 KW, int32 SH, int32 SW, "
+            "raw T x, int32 N, int32 C, int32 H, int32 W, int32 KH, int32 KW, int32 SH, int32 SW, "
             "int32 PH, int32 PW, int32 DH, int32 DW, int32 OH, int32 OW, T pad_value",
             "T col",
             """
-            int ox = i % OW;  int rest = i / OW;
+            int ox = i % OW;  long long rest = i / OW;
             int oy = rest % OH;  rest /= OH;
+            int n = rest % N;  rest /= N;
             int j = rest % KW;  rest /= KW;
-            int ki = rest % KH;  rest /= KH;
-            int c = rest % C;  int n = rest / C;
+            int ki = rest % KH;  int c = rest / KH;
             int h = oy * SH - PH + ki * DH;
             int w = ox * SW - PW + j * DW;
             col = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : pad_value;
@@ -31,7 +31,7 @@ def _get_kernels():
             "minigrad_im2col",
         )
         _kernels["col2im"] = cupy.ElementwiseKernel(
-            "raw T cols, int32 C, int32 H, int32 W, int32 KH, int32 KW, int32 SH, int32 SW, "
+            "raw T cols, int32 N, int32 C, int32 H, int32 W, int32 KH, int32 KW, int32 SH, int32 SW, "
             "int32 PH, int32 PW, int32 DH, int32 DW, int32 OH, int32 OW",
             "T img",
             """
@@ -49,8 +49,8 @@ def _get_kernels():
                     if (x_scaled < 0 || x_scaled % SW != 0) continue;
                     int ox = x_scaled / SW;
                     if (ox >= OW) continue;
-                    long long row = ((long long)(n * C + c) * KH + ki) * KW + kj;
-                    total += cols[row * (OH * OW) + oy * OW + ox];
+                    long long row = (c * KH + ki) * KW + kj;
+                    total += cols[((row * N + n) * OH + oy) * OW + ox];
                 }
             }
             img = total;
@@ -66,9 +66,9 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = cupy.empty((n, c * kh * kw, oh * ow), dtype=x.dtype) if out is None else out
+    cols = cupy.empty((c * kh * kw, n * oh * ow), dtype=x.dtype) if out is None else out
     _get_kernels()["im2col"](
-        cupy.ascontiguousarray(x), c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols
+        cupy.ascontiguousarray(x), n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols
     )
     return cols
 
@@ -80,5 +80,5 @@ def col2im(cols, shape, kernel, stride, padding, dilation, out=None):
     n, c, h, w = shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
     out = cupy.empty(shape, dtype=cols.dtype) if out is None else out
-    _get_kernels()["col2im"](cupy.ascontiguousarray(cols), c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
+    _get_kernels()["col2im"](cupy.ascontiguousarray(cols), n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
     return out

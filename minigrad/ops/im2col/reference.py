@@ -1,17 +1,20 @@
 """im2col and col2im in plain NumPy: the readable reference the fast kernels are tested against.
 
-im2col turns every receptive field of an image into one column of a matrix, so that a
-convolution of that image becomes a single matrix product (weights (F, C·KH·KW) times cols):
+im2col turns every receptive field of a batch of images into one column of a matrix, so that
+a convolution of the whole batch becomes a single matrix product (weights (F, C·KH·KW) times
+cols):
 
-    x (N, C, H, W)  ->  cols (N, C·KH·KW, OH·OW)     one column matrix per image
-    row     (c, i, j)    = the kernel tap
-    column  (oh, ow)     = the output position; the entry is the input value
-                           x[n, c, oh·sh - ph + i·dh, ow·sw - pw + j·dw]
-                           (pad_value where that falls in the padding)
+    x (N, C, H, W)  ->  cols (C·KH·KW, N·OH·OW)      the images' column matrices side by side
+    row     (c, i, j)       = the kernel tap
+    column  (n, oh, ow)     = the image and output position; the entry is the input value
+                              x[n, c, oh·sh - ph + i·dh, ow·sw - pw + j·dw]
+                              (pad_value where that falls in the padding)
 
 with OH = (H + 2ph - dh·(KH-1) - 1) // sh + 1 (and likewise OW), rounded down as in PyTorch.
-Each row of an image's matrix is the image shifted by one kernel tap: for stride 1 it is
-copied from contiguous input rows, which is what makes the compiled kernels fast.
+Each row is the batch shifted by one kernel tap: for stride 1 it is copied from contiguous
+input rows, which is what makes the compiled kernels fast. One matrix for the batch (not
+one per image) makes the convolution one large matrix product instead of N small ones,
+which BLAS runs several times faster on two threads.
 
 col2im is its adjoint (transpose), not its inverse: it adds every entry of a cols-shaped
 array back into the input position it was copied from. An input pixel that sits in several
@@ -34,7 +37,7 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
     # windows[n, c, y, x, i, j] = padded[n, c, y + i, x + j] for the dilated kernel extent
     windows = sliding_window_view(padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
     windows = windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # (N, C, OH, OW, KH, KW)
-    cols = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
     if out is not None:
         out[...] = cols
         return out
@@ -45,7 +48,7 @@ def col2im(cols, shape, kernel, stride, padding, dilation, out=None):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    cols = cols.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)  # (N, C, KH, KW, OH, OW)
     padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):  # kernel offset (i, j) touches a strided grid of input positions
         for j in range(kw):
