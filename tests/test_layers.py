@@ -62,15 +62,17 @@ def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_ch
     x, w, b = rng.standard_normal((batch, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
     upstream = rng.standard_normal((batch, 4, 3, 6))
     results = []
-    for chunk_bytes in (per_chunk * (3 * 3 * 2) * (3 * 6) * 8, 1 << 30):  # columns of per_chunk images
-        original, mg.ops.conv.Conv2d.chunk_bytes = mg.ops.conv.Conv2d.chunk_bytes, chunk_bytes
+    # columns of per_chunk images (rebuilt in backward), then the whole batch's (kept)
+    for chunk_bytes, keep_bytes in ((per_chunk * (3 * 3 * 2) * (3 * 6) * 8, 0), (1 << 30, 1 << 30)):
+        original = mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes
+        mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes = chunk_bytes, keep_bytes
         try:
             xt, wt, bt = mg.tensor(x, requires_grad=needs_x_grad), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
             y = mg.conv2d(xt, wt, bt, stride=(2, 1), padding=1)
             y.backward(upstream)
             results.append((y.numpy(), None if xt.grad is None else xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()))
         finally:
-            mg.ops.conv.Conv2d.chunk_bytes = original
+            mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes = original
     for chunked, whole in zip(*results):
         if whole is None:
             assert chunked is None
@@ -78,13 +80,17 @@ def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_ch
             np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
 
 
-def test_conv2d_keeps_only_its_input_and_weight_for_backward():
-    # The column matrices are 25x the input here; they are rebuilt in backward, not saved.
+def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_are_large(monkeypatch):
+    # The column matrices are 25x the input here; above keep_bytes they are rebuilt in
+    # backward, not saved; below it they are kept (and backward skips the rebuild).
     x = mg.tensor(np.ones((8, 3, 16, 16), dtype=np.float32), requires_grad=True)
     w = mg.tensor(np.ones((4, 3, 5, 5), dtype=np.float32), requires_grad=True)
-    y = mg.conv2d(x, w, padding=2)
-    saved = [v for v in vars(y._ctx).values() if isinstance(v, np.ndarray)]
-    assert sum(a.nbytes for a in saved) <= x.data.nbytes + w.data.nbytes
+    columns = 3 * 5 * 5 * 8 * 16 * 16 * 4
+    for keep_bytes, kept in ((columns - 1, False), (columns, True)):
+        monkeypatch.setattr(mg.ops.conv.Conv2d, "keep_bytes", keep_bytes)
+        y = mg.conv2d(x, w, padding=2)
+        saved = sum(v.nbytes for v in vars(y._ctx).values() if isinstance(v, np.ndarray))
+        assert saved == x.data.nbytes + w.data.nbytes + kept * 2 * columns  # the columns and their buffer: one array
 
 
 def test_max_pool_tie_sends_gradient_to_one_winner():

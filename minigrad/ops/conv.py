@@ -37,14 +37,18 @@ class Conv2d(Function):
     convolution; col2im computes exactly that sum without building the rotated kernel.
 
     Memory: the column matrix is KH·KW times the size of x, so it is not kept for the
-    backward pass. Both passes walk the batch a few images at a time (``chunk`` images whose
-    columns fit in a few MB, i.e. in the CPU's cache; the products above then run per chunk
-    and dWm sums over the chunks) and backward rebuilds each chunk's columns from x, which
-    costs one more im2col and saves the whole batch's columns.
+    backward pass when they are large. Both passes walk the batch a few images at a time
+    (``chunk`` images whose columns fit in a few MB, i.e. in the CPU's cache; the products
+    above then run per chunk and dWm sums over the chunks) and backward rebuilds each chunk's
+    columns from x, which costs one more im2col and saves the whole batch's columns. A batch
+    whose whole column matrix is small (keep_bytes) keeps it instead, and skips that im2col.
     """
 
     #: Bytes of column matrix per chunk on the CPU; the GPU takes the whole batch at once.
     chunk_bytes = 8 << 20
+    #: Column matrices up to this size are kept from forward to backward instead of rebuilt.
+    keep_bytes = 16 << 20
+    keep_bytes_gpu = 1 << 30
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, impl=None):
         if x.ndim != 4 or w.ndim != 4:
@@ -65,7 +69,7 @@ class Conv2d(Function):
         w_matrix = w.reshape(filters, -1)
         y = xp.empty((n, filters, positions), dtype=x.dtype)
         bias = xp.zeros((filters, 1), dtype=x.dtype) if b is None else b[:, None]
-        for images, cols in self._columns_by_chunk():
+        for images, cols in self._columns_by_chunk(keep=self.needs_input_grad[1]):
             y_chunk = xp.matmul(w_matrix, cols)  # (F, B·OH·OW): the chunk's images side by side
             # back to NCHW, adding the bias on the way (one pass over y instead of two)
             xp.add(y_chunk.reshape(filters, -1, positions).transpose(1, 0, 2), bias, out=y[images])
@@ -89,6 +93,7 @@ class Conv2d(Function):
                 size = images.stop - images.start
                 dcols = xp.matmul(w_matrix.T, g_chunk)
                 col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, impl=self.impl, out=dx[images])
+        workspace.give(self.__dict__.pop("column_buffer", None))
         if need_dw:
             dw = dw.reshape(self.w.shape)
         if len(self.needs_input_grad) == 2:
@@ -96,16 +101,23 @@ class Conv2d(Function):
         db = g.sum(axis=(0, 2)) if self.needs_input_grad[2] else None
         return dx, dw, db
 
-    def _columns_by_chunk(self, build=True):
+    def _columns_by_chunk(self, build=True, keep=False):
         """Yield (slice of images, their column matrix (C·KH·KW, B·OH·OW)) over the batch, B
         images at a time with B chosen so that a chunk's columns fit in chunk_bytes (the GPU
         takes the whole batch). The columns live in one reused buffer, overwritten chunk after
-        chunk; with build=False only the slices are yielded."""
+        chunk; with build=False only the slices are yielded. keep=True (forward, when dW will
+        be needed) builds the whole batch's columns at once if they fit in keep_bytes and keeps
+        them for backward, which then yields them again instead of rebuilding."""
+        if getattr(self, "columns", None) is not None:  # kept by the forward pass
+            yield slice(0, len(self.x)), self.columns
+            return
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
         n, channels, h, w = self.x.shape
         rows, positions = channels * kh * kw, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
         per_image = rows * positions * self.x.dtype.itemsize
-        chunk = n if is_cupy_array(self.x) else max(1, min(n, self.chunk_bytes // per_image))
+        on_gpu = is_cupy_array(self.x)
+        keep = keep and build and n * per_image <= (self.keep_bytes_gpu if on_gpu else self.keep_bytes)
+        chunk = n if on_gpu or keep else max(1, min(n, self.chunk_bytes // per_image))
         xp = get_array_module(self.x)
         buffer = workspace.take((rows * chunk * positions,), self.x.dtype, xp) if build else None
         try:
@@ -118,7 +130,10 @@ class Conv2d(Function):
                     cols = im2col(self.x[images], *self.geometry, impl=self.impl, out=out)
                 yield images, cols
         finally:
-            workspace.give(buffer)
+            if keep:  # backward gives the buffer back
+                self.columns, self.column_buffer = cols, buffer
+            else:
+                workspace.give(buffer)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, impl=None):

@@ -71,39 +71,43 @@ def max_pool_backward(g, winner, x_shape):
 def _avg_forward(x, kh, kw, sh, sw, ph, pw, out):
     n_images, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
+    planes = x.reshape(n_images * channels, height * width)
+    outs = out.reshape(n_images * channels, oh * ow)
     scale = 1.0 / (kh * kw)
-    for plane in prange(n_images * channels):
-        n, c = plane // channels, plane % channels
+    for p in prange(n_images * channels):
+        plane = planes[p]
         for y in range(oh):
+            h0 = y * sh - ph
+            i_lo, i_hi = max(0, -h0), min(kh, height - h0)  # the window's rows inside the image
             for x_ in range(ow):
+                w0 = x_ * sw - pw
+                j_lo, j_hi = max(0, -w0), min(kw, width - w0)
                 total = 0.0
-                for i in range(kh):
-                    h = y * sh - ph + i
-                    if 0 <= h < height:
-                        for j in range(kw):
-                            w = x_ * sw - pw + j
-                            if 0 <= w < width:
-                                total += x[n, c, h, w]
-                out[n, c, y, x_] = total * scale
+                for i in range(i_lo, i_hi):
+                    for j in range(j_lo, j_hi):
+                        total += plane[index((h0 + i) * width + w0 + j)]
+                outs[p, y * ow + x_] = total * scale
 
 
 @njit(parallel=True, cache=True)
 def _avg_backward(g, kh, kw, sh, sw, ph, pw, dx):
     n_images, channels, height, width = dx.shape
     oh, ow = g.shape[2], g.shape[3]
+    planes = dx.reshape(n_images * channels, height * width)
+    gs = g.reshape(n_images * channels, oh * ow)
     scale = 1.0 / (kh * kw)
-    for plane in prange(n_images * channels):
-        n, c = plane // channels, plane % channels
+    for p in prange(n_images * channels):
+        plane = planes[p]
         for y in range(oh):
+            h0 = y * sh - ph
+            i_lo, i_hi = max(0, -h0), min(kh, height - h0)
             for x_ in range(ow):
-                share = g[n, c, y, x_] * scale
-                for i in range(kh):
-                    h = y * sh - ph + i
-                    if 0 <= h < height:
-                        for j in range(kw):
-                            w = x_ * sw - pw + j
-                            if 0 <= w < width:
-                                dx[n, c, h, w] += share
+                w0 = x_ * sw - pw
+                j_lo, j_hi = max(0, -w0), min(kw, width - w0)
+                share = gs[p, y * ow + x_] * scale
+                for i in range(i_lo, i_hi):
+                    for j in range(j_lo, j_hi):
+                        plane[index((h0 + i) * width + w0 + j)] += share
 
 
 def avg_pool_forward(x, kernel, stride, padding, out_shape):
