@@ -7,7 +7,8 @@ Data (../shared/data/gec, non-commercial research and education licences):
     train   Write & Improve A/B/C train (M2, annotator 0's edits applied; 34,308 sentences)
             + FCE v2.1 train (JSON, non-null edits applied right to left, split into sentences)
     select  Write & Improve dev (3,396 sentences): validation loss picks the checkpoint
-    test    JFLEG test (747 sentences, 4 fluency references; GLEU) and W&I dev (edit F0.5)
+    test    JFLEG test (747 sentences, 4 fluency references; GLEU), W&I dev (edit F0.5) and
+            CoNLL-2014 test (1,312 sentences, 2 annotators; edit F0.5, approximate alignment)
 No synthetic pre-training is used.
 
 Model:
@@ -423,7 +424,8 @@ def training_pairs(root, max_len):
 
 
 def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0, progress=False, margin=None):
-    """Copy baseline and the model on JFLEG test (GLEU, BLEU) and W&I dev (edit P/R/F0.5).
+    """Copy baseline and the model on JFLEG test (GLEU, BLEU), W&I dev (edit P/R/F0.5) and
+    CoNLL-2014 test (edit P/R/F0.5, each sentence against the closer of its two annotators).
 
     The network alone is scored as decoded (greedy) and with keep_confident at ``margin``
     (chosen on JFLEG dev beforehand); the rest add the learned spelling corrector in front.
@@ -432,8 +434,10 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
 
     jfleg_src, jfleg_refs = gec.read_jfleg("test", root)
     wi_dev = gec.wi_locness("dev", root)
+    conll_src, conll_targets = gec.conll2014(root)
     if limit:
         jfleg_src, jfleg_refs, wi_dev = jfleg_src[:limit], jfleg_refs[:limit], wi_dev[:limit]
+        conll_src, conll_targets = conll_src[:limit], [targets[:limit] for targets in conll_targets]
     wi_src, wi_tgt = [s for s, _ in wi_dev], [t for _, t in wi_dev]
     speller = SpellingCorrector(training_pairs(root, max_len=10**6))
     spelled = lambda src: [speller(s) for s in src]  # noqa: E731
@@ -469,26 +473,30 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     results, outputs = {}, {}
     for name, decode in decoders.items():
         start = time.time()
-        hyp_jfleg, hyp_wi = decode(jfleg_src), decode(wi_src)
-        edits = score_edits(wi_src, hyp_wi, wi_tgt)
+        hyp_jfleg, hyp_wi, hyp_conll = decode(jfleg_src), decode(wi_src), decode(conll_src)
+        edits, conll = score_edits(wi_src, hyp_wi, wi_tgt), score_edits(conll_src, hyp_conll, *conll_targets)
         bleu = sacrebleu.corpus_bleu([" ".join(h) for h in hyp_jfleg],
                                      [[" ".join(refs[k]) for refs in jfleg_refs] for k in range(4)], tokenize="none",
                                      force=True)  # already tokenised text, scored as it is
         results[name] = {"jfleg_test_gleu": corpus_gleu(jfleg_src, hyp_jfleg, jfleg_refs),
                          "jfleg_test_bleu": bleu.score, "wi_dev_precision": edits.precision,
                          "wi_dev_recall": edits.recall, "wi_dev_f0.5": edits.f_beta(0.5),
-                         "decode_seconds": time.time() - start}
-        outputs[name] = {"jfleg_test": [" ".join(h) for h in hyp_jfleg], "wi_dev": [" ".join(h) for h in hyp_wi]}
+                         "conll2014_precision": conll.precision, "conll2014_recall": conll.recall,
+                         "conll2014_f0.5": conll.f_beta(0.5), "decode_seconds": time.time() - start}
+        outputs[name] = {"jfleg_test": [" ".join(h) for h in hyp_jfleg], "wi_dev": [" ".join(h) for h in hyp_wi],
+                         "conll2014_test": [" ".join(h) for h in hyp_conll]}
     return results, outputs
 
 
 def print_results(results):
-    print(f"{'system':<40}{'JFLEG GLEU':>12}{'JFLEG BLEU':>12}{'W&I P':>8}{'W&I R':>8}{'W&I F0.5':>10}")
+    print(f"{'system':<40}{'JFLEG GLEU':>12}{'JFLEG BLEU':>12}{'W&I P':>8}{'W&I R':>8}{'W&I F0.5':>10}"
+          f"{'CoNLL P':>9}{'CoNLL R':>9}{'CoNLL F0.5':>12}")
     for name, r in results.items():
         if "jfleg_test_gleu" not in r:
             continue
         print(f"{name:<40}{r['jfleg_test_gleu']:12.2f}{r['jfleg_test_bleu']:12.2f}{100 * r['wi_dev_precision']:8.1f}"
-              f"{100 * r['wi_dev_recall']:8.1f}{100 * r['wi_dev_f0.5']:10.1f}")
+              f"{100 * r['wi_dev_recall']:8.1f}{100 * r['wi_dev_f0.5']:10.1f}{100 * r.get('conll2014_precision', 0):9.1f}"
+              f"{100 * r.get('conll2014_recall', 0):9.1f}{100 * r.get('conll2014_f0.5', 0):12.1f}")
 
 
 # ----- training ------------------------------------------------------------------------------

@@ -85,26 +85,27 @@ GEC_SENTENCES = [  # (source, corrected): small learner-style errors, tokenised
 ]
 
 
-def m2_text(pairs):
-    """M2: 'S source', then 'A start end|||type|||correction|||REQUIRED|||-NONE-|||0' lines
-    (one edit per differing word, computed here by position: the fake pairs are aligned)."""
+def m2_text(pairs, annotators=1):
+    """M2: 'S source', then 'A start end|||type|||correction|||REQUIRED|||-NONE-|||k' lines
+    (one edit per differing word, computed here by position: the fake pairs are aligned),
+    the same edits once for each annotator k."""
     blocks = []
     for source, target in pairs:
         s, t = source.split(), target.split()
-        lines = [f"S {source}"]
+        edits = []
         if len(s) == len(t):
-            lines += [f"A {i} {i + 1}|||R:OTHER|||{b}|||REQUIRED|||-NONE-|||0" for i, (a, b) in enumerate(zip(s, t)) if a != b]
+            edits += [f"A {i} {i + 1}|||R:OTHER|||{b}|||REQUIRED|||-NONE-" for i, (a, b) in enumerate(zip(s, t)) if a != b]
         else:  # one deleted word
             i = next((k for k in range(len(t)) if s[k] != t[k]), len(t))
-            lines.append(f"A {i} {i + 1}|||U:OTHER||||||REQUIRED|||-NONE-|||0")
-        if len(lines) == 1:
-            lines.append("A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0")
-        blocks.append("\n".join(lines))
+            edits.append(f"A {i} {i + 1}|||U:OTHER||||||REQUIRED|||-NONE-")
+        if not edits:
+            edits.append("A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-")
+        blocks.append("\n".join([f"S {source}"] + [f"{edit}|||{k}" for k in range(annotators) for edit in edits]))
     return "\n\n".join(blocks) + "\n\n"
 
 
 def write_gec(root, copies=40):
-    """W&I (M2), FCE (JSON) and JFLEG files in the official formats under root/gec.
+    """W&I and CoNLL-2014 (M2), FCE (JSON) and JFLEG files in the official formats under root/gec.
     Returns the md5 of each JFLEG file (the real ones are pinned in minigrad.data.gec)."""
     import hashlib
     import json
@@ -122,6 +123,9 @@ def write_gec(root, copies=40):
     essay = {"text": text, "edits": [[0, edits]], "id": "fake-1", "l1": "xx", "age": "", "q": "1", "script-s": "",
              "answer-s": ""}
     (fce / "fce-train.json").write_text(json.dumps(essay) + "\n")
+    conll = gec / "conll_2013_2014_test"
+    conll.mkdir(parents=True, exist_ok=True)
+    (conll / "official-2014.combined.m2").write_text(m2_text(GEC_SENTENCES, annotators=2))
     md5 = {}
     for split in ("dev", "test"):
         folder = gec / "jfleg" / split

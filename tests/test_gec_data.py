@@ -58,6 +58,12 @@ def test_real_corpora_have_their_published_sizes():
     pairs, essays, applied = gec.read_fce(REAL_GEC / "fce_v2.1_json" / "fce-train.json")
     assert (essays, applied) == (2116, 43278)  # scripts and non-null edits of the release
     assert abs(len(pairs) - 28350) / 28350 < 0.03  # sentences: depends on the splitter
+    sources, (first, second) = gec.conll2014(SHARED_DATA)
+    assert len(sources) == len(first) == len(second) == 1312
+    # every sentence with an edit line of an annotator comes out changed (counted from the raw
+    # A lines: 947 and 1,042; the data README gives 943 and 1,032, counted some other way)
+    assert sum(s != t for s, t in zip(sources, first)) == 947
+    assert sum(s != t for s, t in zip(sources, second)) == 1042
     sources, refs = gec.read_jfleg("test", SHARED_DATA, download=False)
     assert len(sources) == 747 and all(len(r) == 4 for r in refs)
 
@@ -99,6 +105,13 @@ def test_edit_scores_hand_computed_case():
     score = score_edits([source, source], [gold, "I had a apple".split()], [gold, gold])
     assert (score.true_positives, score.proposed, score.gold) == (1, 2, 2)
     assert score.precision == 0.5 and score.recall == 0.5 and score.f_beta(0.5) == pytest.approx(0.5)
+    # two annotators: each sentence counts against the one that agrees with the system most
+    other = "I had an apple".split()
+    score = score_edits([source, source], [gold, other], [gold, gold], [other, other])
+    assert (score.true_positives, score.proposed, score.gold) == (2, 2, 2)
+    # a system that changes nothing is scored against the annotator with fewer edits
+    score = score_edits([source], [source], [gold], [source])
+    assert (score.true_positives, score.proposed, score.gold) == (0, 0, 0)
 
 
 def test_tokenizer_splits_like_the_corpora():

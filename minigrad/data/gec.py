@@ -173,6 +173,15 @@ def wi_locness(split, root=None, levels="ABC"):
     return [pair for level in levels for pair in read_m2(folder / f"{level}.{split}.gold.bea19.m2")]
 
 
+def conll2014(root=None):
+    """CoNLL-2014 test (1,312 sentences): (sources, [corrections by annotator 0, by annotator 1]).
+    Evaluation only: each system edit may match either annotator (see text.edits.score_edits)."""
+    path = gec_root(root) / "conll_2013_2014_test" / "official-2014.combined.m2"
+    by_annotator = [read_m2(path, annotator) for annotator in (0, 1)]
+    sources = [source for source, _ in by_annotator[0]]
+    return sources, [[target for _, target in pairs] for pairs in by_annotator]
+
+
 def fce(split, root=None):
     """FCE v2.1 sentence pairs of split 'train', 'dev' or 'test'."""
     return read_fce(gec_root(root) / "fce_v2.1_json" / f"fce-{split}.json")[0]
