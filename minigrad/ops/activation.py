@@ -8,6 +8,18 @@ import numpy as np
 from ..backend import get_array_module
 from ..tensor import Function
 
+LOOP_MIN_SIZE = 1 << 17  # smaller arrays: NumPy's passes cost less than starting the loop's threads
+
+
+def _backward_loop(kind, g, y):
+    """dx from one Numba loop (activation_numba.py) for a large NumPy array; None otherwise."""
+    if isinstance(g, np.ndarray) and isinstance(y, np.ndarray) and g.shape == y.shape and g.dtype == y.dtype \
+            and y.size >= LOOP_MIN_SIZE:
+        from . import activation_numba
+
+        return activation_numba.backward(kind, g, y)
+    return None
+
 
 class ReLU(Function):
     """y = max(x, 0).   dx = g·[x > 0]  (0 at exactly x = 0, as in PyTorch)."""
@@ -18,12 +30,10 @@ class ReLU(Function):
         return self.y
 
     def backward(self, g):
-        # y > 0 exactly where x > 0. On the CPU one Numba loop (relu_numba.py); otherwise a
-        # product with the mask (np.where with a 0-d zero ran 8x slower than that).
-        if isinstance(g, np.ndarray) and g.shape == self.y.shape and g.dtype == self.y.dtype:
-            from .relu_numba import relu_backward
-
-            return relu_backward(g, self.y)
+        # y > 0 exactly where x > 0. On the CPU one Numba loop (activation_numba.py); otherwise
+        # a product with the mask (np.where with a 0-d zero ran 8x slower than that).
+        if (dx := _backward_loop("relu", g, self.y)) is not None:
+            return dx
         return g * (self.y > 0)
 
 
@@ -54,6 +64,8 @@ class Sigmoid(Function):
         return y
 
     def backward(self, g):
+        if (dx := _backward_loop("sigmoid", g, self.y)) is not None:
+            return dx
         xp = get_array_module(g)
         dx = xp.subtract(1, self.y, out=xp.empty_like(self.y))  # g · y · (1 - y), in place
         dx *= self.y
@@ -69,6 +81,8 @@ class Tanh(Function):
         return self.y
 
     def backward(self, g):
+        if (dx := _backward_loop("tanh", g, self.y)) is not None:
+            return dx
         xp = get_array_module(g)
         dx = xp.multiply(self.y, self.y, out=xp.empty_like(self.y))  # g · (1 - y²), in place
         xp.subtract(1, dx, out=dx)
