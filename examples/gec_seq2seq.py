@@ -9,7 +9,9 @@ Data (../shared/data/gec, non-commercial research and education licences):
     select  Write & Improve dev (3,396 sentences): validation loss picks the checkpoint
     test    JFLEG test (747 sentences, 4 fluency references; GLEU), W&I dev (edit F0.5) and
             CoNLL-2014 test (1,312 sentences, 2 annotators; edit F0.5, approximate alignment)
-No synthetic pre-training is used.
+    noise   optional (--synthetic K): K corrupted copies of each correction, with one-word
+            errors drawn at the rates and with the confusions of the learners' own edits
+            (minigrad/text/noise.py)
 
 Model:
     source words --Embedding--> bidirectional LSTM (+ optional self-attention) --> states
@@ -57,6 +59,7 @@ from minigrad.backend import get_array_module, to_numpy
 from minigrad.data import gec
 from minigrad.text import Vocabulary, corpus_gleu, score_edits
 from minigrad.text.edits import edited_target_positions, extract_edits
+from minigrad.text.noise import ErrorModel
 from minigrad.text.spelling import SpellingCorrector
 from minigrad.train import checkpoint, plot_curves
 
@@ -528,6 +531,12 @@ def train(args):
     dev = [(s, t) for s, t in gec.wi_locness("dev", args.data_dir) if 1 <= len(s) <= args.max_len][:args.dev_size]
     if args.limit:
         pairs = pairs[:args.limit]
+    if args.synthetic:  # corrupted copies of the corrections, errors learned from the real pairs
+        errors, rng_noise = ErrorModel(pairs), np.random.default_rng([args.seed, 2])
+        synthetic = [(errors.corrupt(t, rng_noise, args.noise_boost), t) for _ in range(args.synthetic) for _, t in pairs]
+        synthetic = [(s, t) for s, t in synthetic if s != t]
+        print(f"{len(synthetic)} synthetic pairs (corrupted corrections) added to {len(pairs)} real ones")
+        pairs = pairs + synthetic
     if args.init_from:  # fine-tune a trained model (its vocabulary and weights), fresh optimizer
         saved = checkpoint.load(args.init_from)
         vocab = Vocabulary.from_state_dict(saved["vocab"])
@@ -650,6 +659,9 @@ def main(argv=None):
     t.add_argument("--scheduled-sampling", type=float, default=0.0, help="probability of feeding the model's guess")
     t.add_argument("--edit-weight", type=float, default=1.0,
                    help="weight of the target words an edit wrote, relative to copied ones (copy decoder)")
+    t.add_argument("--synthetic", type=int, default=0,
+                   help="add this many corrupted copies of each correction (minigrad.text.noise.ErrorModel)")
+    t.add_argument("--noise-boost", type=float, default=2.0, help="scale the learned error rates of --synthetic")
     t.add_argument("--time-budget", type=float, default=0, help="stop training after this many seconds (0: none)")
     t.add_argument("--limit", type=int, default=0, help="use only the first N training pairs (quick runs)")
     t.add_argument("--dev-size", type=int, default=1000, help="W&I dev pairs for the validation loss")

@@ -137,7 +137,10 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     gec.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
     assert "->" in capsys.readouterr().out
     gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
-              "--edit-weight", "2", "--lr-decay", "0.5",
+              "--edit-weight", "2", "--lr-decay", "0.5", "--synthetic", "1", "--noise-boost", "3",
               "--init-from", str(out / "model.pkl"), "--data-dir", str(root), "--out", str(tmp_path / "tuned"),
               "--no-progress"])
-    assert "initialised from" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "initialised from" in printed
+    added = int(printed.split(" synthetic pairs")[0].split()[-1])
+    assert 0 < added <= 300  # corrupted copies that differ from their correction

@@ -2,6 +2,8 @@
 import json
 import math
 
+import numpy as np
+
 import pytest
 
 from fake_data import GEC_SENTENCES, SHARED_DATA, m2_text, write_gec
@@ -11,6 +13,7 @@ from minigrad.text import Vocabulary, corpus_gleu, extract_edits, gleu_statistic
 from minigrad.text.gleu import gleu_from_statistics
 from minigrad.text.spelling import SpellingCorrector
 from minigrad.text.edits import edited_target_positions
+from minigrad.text.noise import ErrorModel
 
 REAL_GEC = SHARED_DATA / "gec"
 needs_real = pytest.mark.skipif(not (REAL_GEC / "jfleg").is_dir(), reason="the real GEC data is not here")
@@ -138,3 +141,35 @@ def test_m2_writer_and_reader_agree_on_the_fake_pairs(tmp_path):
     path = tmp_path / "fake.m2"
     path.write_text(m2_text(GEC_SENTENCES))
     assert gec.read_m2(path) == [(s.split(), t.split()) for s, t in GEC_SENTENCES]
+
+
+def test_error_model_learns_one_word_confusions_from_the_corrections():
+    pairs = [("He go home .".split(), "He goes home .".split())] * 2 + [
+        ("They go .".split(), "They go .".split()),  # 'go' is a word corrections use: not a misspelling
+        ("I like a apple .".split(), "I like an apple .".split()),  # 'an' corrupted in 2 of 3 uses
+        ("I like a egg .".split(), "I like an egg .".split()),
+        ("I like an owl .".split(), "I like an owl .".split()),
+        ("I like a owl .".split(), "I like a owl .".split()),  # 'a' is a correct word too
+        ("See the dog .".split(), "See the dog .".split()),
+        ("We the went .".split(), "We went .".split()),  # the learner's extra 'the', deleted
+        ("We the ran .".split(), "We ran .".split()),
+        ("We swum .".split(), "We swam .".split()),  # seen once: below min_count
+        ("Teh end .".split(), "The end .".split()),  # 'Teh' is no correction's word: a misspelling
+        ("Teh dog .".split(), "The dog .".split()),
+    ]
+    errors = ErrorModel(pairs)
+    assert errors.confusions["goes"] == (["go"], [1.0]) and errors.p_corrupt["goes"] == 1.0
+    assert errors.confusions["an"] == (["a"], [1.0]) and errors.p_corrupt["an"] == pytest.approx(2 / 3)
+    assert "swam" not in errors.confusions and "The" not in errors.confusions
+    assert errors.insertions == (["the"], [1.0])
+    words = sum(len(t) for _, t in pairs)
+    assert errors.p_insert == pytest.approx(2 / words)
+
+    rng = np.random.default_rng(0)
+    assert errors.corrupt("He goes home".split(), rng, boost=0) == "He goes home".split()
+    corrupted = [errors.corrupt("She goes to an owl".split(), rng) for _ in range(3000)]
+    assert all("go" in c and "goes" not in c for c in corrupted)  # p_corrupt 1: always
+    share_a = sum("a" in c for c in corrupted) / len(corrupted)
+    assert abs(share_a - 2 / 3) < 0.05
+    inserted = sum(len(c) - 5 for c in corrupted) / (5 * len(corrupted))
+    assert abs(inserted - 2 / words) < 0.01  # one chance of an extra 'the' before each word
