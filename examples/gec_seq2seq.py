@@ -603,17 +603,22 @@ def train(args):
                 started = time.time()
                 save()
         state["seconds"] += time.time() - started
+        finished = state["batch"] == len(batches)  # or stopped inside the epoch (--time-budget, --max-steps)
+        progress = epoch + state["batch"] / len(batches)  # epochs done, as a fraction
         loss_dev = dev_loss(model, dev, vocab, args.device)
-        state["history"]["epoch"].append(epoch + 1)
+        state["history"]["epoch"].append(progress)
         state["history"]["dev_loss"].append(loss_dev)
-        print(f"epoch {epoch + 1}: train loss {np.mean(running):.4f}, W&I dev loss {loss_dev:.4f}, "
+        where = "" if finished else f" (stopped at batch {state['batch']} of {len(batches)})"
+        print(f"epoch {epoch + 1}{where}: "
+              f"train loss {np.mean(running) if running else math.nan:.4f}, W&I dev loss {loss_dev:.4f}, "
               f"{state.get('words', 0) / max(state['seconds'], 1e-9):.0f} target words/s, "
               f"{state['seconds']:.0f} s training in all")
-        state["epoch"], state["batch"] = epoch + 1, 0
+        if finished:  # a resumed run goes on with the next epoch; otherwise with the next batch of this one
+            state["epoch"], state["batch"] = epoch + 1, 0
         if loss_dev < state["best_dev"]:
             state["best_dev"] = loss_dev
             checkpoint.save_atomically({"model": model.state_dict(), "vocab": vocab.state_dict(), "args": vars(args),
-                                        "epoch": epoch + 1, "dev_loss": loss_dev}, out / "model.pkl")
+                                        "epoch": round(progress, 2), "dev_loss": loss_dev}, out / "model.pkl")
         save()
         if stop_now():
             break

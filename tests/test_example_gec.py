@@ -134,6 +134,15 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     gec.main(["train", "--limit", "300", "--epochs", "3", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
               "--dev-size", "40", "--batch-size", "16", "--resume", "--no-eval"] + common)
     assert "resumed at epoch 3" in capsys.readouterr().out
+    # a run stopped inside an epoch (--max-steps, --time-budget) resumes at the next batch of it
+    cut = ["train", "--limit", "300", "--epochs", "1", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
+           "--dev-size", "40", "--batch-size", "16", "--no-eval", "--data-dir", str(root), "--out", str(tmp_path / "cut"),
+           "--no-progress"]
+    gec.main(cut + ["--max-steps", "3"])
+    assert "epoch 1 (stopped at batch 3 of 19)" in capsys.readouterr().out
+    gec.main(cut + ["--resume"])
+    printed = capsys.readouterr().out
+    assert "resumed at epoch 1, batch 3" in printed and "epoch 1: train loss" in printed
     gec.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
     assert "->" in capsys.readouterr().out
     gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
