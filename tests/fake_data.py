@@ -82,6 +82,7 @@ GEC_SENTENCES = [  # (source, corrected): small learner-style errors, tokenised
     ("It is a nice weather today .", "It is nice weather today ."),
     ("The book is on the table .", "The book is on the table ."),
     ("I definitly agree .", "I definitely agree ."),
+    ("I saw a dog .", "I saw a dog ."),  # 'a' is also a correct word (the synthetic errors need that)
 ]
 
 
