@@ -36,8 +36,8 @@ class Conv2d(Function):
     by KH-1-ph) with the kernel rotated by 180° and its F/C axes swapped, i.e. a transposed
     convolution; col2im computes exactly that sum without building the rotated kernel.
 
-    Memory: the column matrix is KH·KW times the size of x, so it is not kept for the
-    backward pass when they are large. Both passes walk the batch a few images at a time
+    Memory: the column matrix is KH·KW times the size of x, so a large one is not kept for
+    the backward pass. Both passes walk the batch a few images at a time
     (``chunk`` images whose columns fit in a few MB, i.e. in the CPU's cache; the products
     above then run per chunk and dWm sums over the chunks) and backward rebuilds each chunk's
     columns from x, which costs one more im2col and saves the whole batch's columns. A batch
