@@ -108,12 +108,12 @@ class Conv2d(Function):
         chunk; with build=False only the slices are yielded. keep=True (forward, when dW will
         be needed) builds the whole batch's columns at once if they fit in keep_bytes and keeps
         them for backward, which then yields them again instead of rebuilding."""
-        if getattr(self, "columns", None) is not None:  # kept by the forward pass
-            yield slice(0, len(self.x)), self.columns
-            return
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
         n, channels, h, w = self.x.shape
         rows, positions = channels * kh * kw, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
+        if getattr(self, "column_buffer", None) is not None:  # kept by the forward pass: the whole batch's
+            yield slice(0, n), self.column_buffer.reshape(rows, n * positions)
+            return
         per_image = rows * positions * self.x.dtype.itemsize
         on_gpu = is_cupy_array(self.x)
         keep = keep and build and n * per_image <= (self.keep_bytes_gpu if on_gpu else self.keep_bytes)
@@ -131,7 +131,7 @@ class Conv2d(Function):
                 yield images, cols
         finally:
             if keep:  # backward gives the buffer back
-                self.columns, self.column_buffer = cols, buffer
+                self.column_buffer = buffer
             else:
                 workspace.give(buffer)
 
