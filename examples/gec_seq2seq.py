@@ -11,10 +11,13 @@ Data (../shared/data/gec, non-commercial research and education licences):
             CoNLL-2014 test (1,312 sentences, 2 annotators; edit F0.5, approximate alignment)
     noise   optional (--synthetic K): K corrupted copies of each correction, with one-word
             errors drawn at the rates and with the confusions of the learners' own edits
-            (minigrad/text/noise.py)
+            (minigrad/text/noise.py); with --spelling-boost S also misspellings, at S times
+            the learners' rate (their own misspellings of the word, or a random letter edit)
 
 Model:
     source words --Embedding--> bidirectional LSTM (+ optional self-attention) --> states
+             (--char-ngrams N: plus the mean of the word's hashed character n-gram vectors,
+             so that "becuase" looks like "because" and the decoder can write the right word)
     decoder: LSTMCell over [embedding of previous word ; previous attentional vector]
              ("input feeding": the decoder knows what it attended to last), attention over
              the source states (Luong dot/general or Bahdanau additive), then
@@ -59,6 +62,7 @@ from minigrad.backend import get_array_module, to_numpy
 from minigrad.data import gec
 from minigrad.text import Vocabulary, corpus_gleu, score_edits
 from minigrad.text.edits import edited_target_positions, extract_edits
+from minigrad.text.ngrams import ngram_table
 from minigrad.text.noise import ErrorModel
 from minigrad.text.spelling import SpellingCorrector
 from minigrad.train import checkpoint, plot_curves
@@ -80,13 +84,27 @@ def extended_ids(sentence, vocab):
     return [vocab.index.get(w, len(vocab) + first.setdefault(w, i)) for i, w in enumerate(sentence)]
 
 
-def make_batch(pairs, vocab):
-    """Arrays for a list of (source tokens, target tokens); targets may be None (decoding)."""
+def source_ngrams(sources, buckets):
+    """The character n-grams of a batch's source words, once per distinct word: (n-gram ids of
+    each distinct word (W, G), their counts (W, 1), which distinct word sits at each position
+    (B, S)). Distinct word 0 is the padding, with no n-grams."""
+    types = {"": 0}
+    positions = [[types.setdefault(w, len(types)) for w in s] for s in sources]
+    ids, counts = ngram_table(list(types), buckets)
+    ids[0], counts[0] = 0, 1
+    return ids, counts, nn.pad_sequences(positions, 0)[0]
+
+
+def make_batch(pairs, vocab, ngram_buckets=0):
+    """Arrays for a list of (source tokens, target tokens); targets may be None (decoding).
+    With ``ngram_buckets`` the source words' character n-grams come too (source_ngrams)."""
     v = len(vocab)
     sources = [s for s, _ in pairs]
     src, src_len = nn.pad_sequences([[i if i < v else UNK for i in extended_ids(s, vocab)] for s in sources], PAD)
     src_ext, _ = nn.pad_sequences([extended_ids(s, vocab) for s in sources], PAD)
     batch = {"src": src, "src_len": src_len, "src_ext": src_ext, "sources": sources}
+    if ngram_buckets:
+        batch["ngrams"] = source_ngrams(sources, ngram_buckets)
     if pairs[0][1] is None:
         return batch
     target_ext = []
@@ -123,7 +141,7 @@ def batches_by_length(pairs, batch_size, rng):
 
 class Corrector(nn.Module):
     def __init__(self, vocab_size, embed_size=128, hidden_size=256, attention="general", self_attention=False,
-                 copy=True, dropout=0.2):
+                 copy=True, dropout=0.2, char_ngrams=0):
         super().__init__()
         self.vocab_size, self.copy, self.use_self_attention = vocab_size, copy, self_attention
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)  # shared: same language
@@ -139,9 +157,24 @@ class Corrector(nn.Module):
         self.out = nn.Linear(hidden_size, vocab_size)
         if copy:
             self.gate = nn.Linear(2 * hidden_size + embed_size, 1)
+        self.ngram_buckets = char_ngrams
+        if char_ngrams:  # created last: a model without it initialises exactly as before
+            self.char_ngrams = nn.Embedding(char_ngrams, embed_size, padding_idx=0)
+            self.char_ngrams.weight.data[...] = 0  # starts as the word-only model (fine-tuning)
 
-    def encode(self, src, src_len):
-        states, (h, c) = self.encoder(self.dropout(self.embedding(src)), src_len)
+    def embed_source(self, src, ngrams=None):
+        """Word vectors of the source; with character n-grams, each word's vector plus the mean
+        of its n-grams' vectors, so that a misspelled or unknown word still looks like the word
+        it resembles (minigrad/text/ngrams.py). The mean is taken once per distinct word."""
+        vectors = self.embedding(src)
+        if not self.ngram_buckets:
+            return vectors
+        ids, counts, positions = ngrams
+        per_word = self.char_ngrams(ids).sum(axis=1) * (1.0 / counts)  # (W, D)
+        return vectors + per_word[positions]
+
+    def encode(self, src, src_len, ngrams=None):
+        states, (h, c) = self.encoder(self.dropout(self.embed_source(src, ngrams)), src_len)
         mask = nn.length_mask(get_array_module(src).asarray(src_len), src.shape[1])
         if self.use_self_attention:
             states = self.self_attention(states, mask)
@@ -170,7 +203,10 @@ class Corrector(nn.Module):
 
 def to_device(batch, device):
     keys = ("src", "src_len", "src_ext", "tgt_ext", "decoder_in", "edited")
-    return {k: (mg.backend.to_device(v, device) if k in keys else v) for k, v in batch.items()}
+    moved = {k: (mg.backend.to_device(v, device) if k in keys else v) for k, v in batch.items()}
+    if "ngrams" in batch:
+        moved["ngrams"] = tuple(mg.backend.to_device(a, device) for a in batch["ngrams"])
+    return moved
 
 
 def batch_loss(model, batch, scheduled_sampling=0.0, rng=None, label_smoothing=0.0, edit_weight=1.0,
@@ -183,7 +219,7 @@ def batch_loss(model, batch, scheduled_sampling=0.0, rng=None, label_smoothing=0
     negative log-likelihood of each target sentence instead, shape (B,) (copy decoder only).
     """
     xp = get_array_module(batch["src"])
-    states, mask, state = model.encode(batch["src"], batch["src_len"])
+    states, mask, state = model.encode(batch["src"], batch["src_len"], batch.get("ngrams"))
     feed = model.initial_feed(states)
     decoder_in, steps = batch["decoder_in"], batch["decoder_in"].shape[1]
     all_scores, all_weights, all_gates = [], [], []
@@ -264,7 +300,7 @@ def greedy(model, batch):
     """The most probable word at each step, for a whole batch at once."""
     xp = get_array_module(batch["src"])
     with mg.no_grad():
-        states, mask, state = model.encode(batch["src"], batch["src_len"])
+        states, mask, state = model.encode(batch["src"], batch["src_len"], batch.get("ngrams"))
         feed = model.initial_feed(states)
         n = len(batch["sources"])
         limits = [max_length(s) for s in batch["sources"]]
@@ -293,6 +329,9 @@ def beam_search(model, batch, beam_size=5, length_penalty=1.0):
     for i in range(len(batch["sources"])):
         one = {k: batch[k][i:i + 1, :int(batch["src_len"][i])] for k in ("src", "src_ext")}
         one["src_len"] = batch["src_len"][i:i + 1]
+        if "ngrams" in batch:
+            ids, counts, positions = batch["ngrams"]
+            one["ngrams"] = ids, counts, positions[i:i + 1, :int(batch["src_len"][i])]
         results.append(_beam_one(model, one, max_length(batch["sources"][i]), beam_size, length_penalty))
     return results
 
@@ -300,7 +339,7 @@ def beam_search(model, batch, beam_size=5, length_penalty=1.0):
 def _beam_one(model, one, limit, beam_size, length_penalty):
     xp = get_array_module(one["src"])
     with mg.no_grad():
-        states, mask, state = model.encode(one["src"], one["src_len"])
+        states, mask, state = model.encode(one["src"], one["src_len"], one.get("ngrams"))
         feed = model.initial_feed(states)
         hyps, totals = [[]], np.zeros(1)
         finished = []
@@ -347,7 +386,7 @@ def correct(model, sources, vocab, device, beam_size=1, batch_size=64, length_pe
     out = [None] * len(sources)
     chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     for chunk in (tqdm(chunks, desc="decoding", leave=False) if progress and tqdm else chunks):
-        batch = to_device(make_batch([(sources[i], None) for i in chunk], vocab), device)
+        batch = to_device(make_batch([(sources[i], None) for i in chunk], vocab, model.ngram_buckets), device)
         ids = greedy(model, batch) if beam_size == 1 else beam_search(model, batch, beam_size, length_penalty)
         for i, hyp in zip(chunk, ids):
             out[i] = to_words(hyp, sources[i], vocab)
@@ -381,7 +420,7 @@ def sentence_log_probs(model, sources, targets, vocab, device, batch_size=64):
     with mg.no_grad():
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            batch = to_device(make_batch([(sources[i], targets[i]) for i in chunk], vocab), device)
+            batch = to_device(make_batch([(sources[i], targets[i]) for i in chunk], vocab, model.ngram_buckets), device)
             out[chunk] = -to_numpy(batch_loss(model, batch, per_sentence=True).data)
     return out
 
@@ -509,7 +548,7 @@ def dev_loss(model, pairs, vocab, device, batch_size=64):
     total = count = 0
     with mg.no_grad():
         for start in range(0, len(pairs), batch_size):
-            batch = to_device(make_batch(pairs[start:start + batch_size], vocab), device)
+            batch = to_device(make_batch(pairs[start:start + batch_size], vocab, model.ngram_buckets), device)
             words = int((batch["tgt_ext"] != PAD).sum())
             total += float(batch_loss(model, batch).item()) * words
             count += words
@@ -517,10 +556,13 @@ def dev_loss(model, pairs, vocab, device, batch_size=64):
     return total / max(count, 1)
 
 
+ARCHITECTURE = ("embed", "hidden", "attention", "self_attention", "no_copy", "char_ngrams")
+
+
 def build(args, vocab):
     mg.manual_seed(args.seed)
     model = Corrector(len(vocab), args.embed, args.hidden, args.attention, args.self_attention, not args.no_copy,
-                      args.dropout)
+                      args.dropout, getattr(args, "char_ngrams", 0))
     return model.to(args.device)
 
 
@@ -533,20 +575,34 @@ def train(args):
         pairs = pairs[:args.limit]
     if args.synthetic:  # corrupted copies of the corrections, errors learned from the real pairs
         errors, rng_noise = ErrorModel(pairs), np.random.default_rng([args.seed, 2])
-        synthetic = [(errors.corrupt(t, rng_noise, args.noise_boost), t) for _ in range(args.synthetic) for _, t in pairs]
+        synthetic = [(errors.corrupt(t, rng_noise, args.noise_boost, args.spelling_boost), t)
+                     for _ in range(args.synthetic) for _, t in pairs]
         synthetic = [(s, t) for s, t in synthetic if s != t]
         print(f"{len(synthetic)} synthetic pairs (corrupted corrections) added to {len(pairs)} real ones")
         pairs = pairs + synthetic
     if args.init_from:  # fine-tune a trained model (its vocabulary and weights), fresh optimizer
         saved = checkpoint.load(args.init_from)
         vocab = Vocabulary.from_state_dict(saved["vocab"])
-        model = build(argparse.Namespace(**{**saved["args"], "device": args.device, "seed": args.seed}), vocab)
-        model.load_state_dict(saved["model"])
-        print(f"initialised from {args.init_from} (epoch {saved.get('epoch')}, dev loss {saved.get('dev_loss'):.4f})")
+        for key in ARCHITECTURE:  # the saved model's shape, so that this run's model.pkl records it too
+            if key in saved["args"] and not (key == "char_ngrams" and args.char_ngrams):
+                setattr(args, key, saved["args"][key])
+        model = build(args, vocab)
+        added = model.load_state_dict(saved["model"], strict=False) and \
+            [name for name, _ in model.named_parameters() if name not in saved["model"]]
+        if any(not name.startswith("char_ngrams.") for name in added):
+            raise SystemExit(f"{args.init_from} does not hold this model's parameters {added}")
+        print(f"initialised from {args.init_from} (epoch {saved.get('epoch')}, dev loss {saved.get('dev_loss'):.4f})"
+              + (f"; new: {', '.join(added)}" if added else ""))
     else:
         vocab = Vocabulary([s for s, _ in pairs] + [t for _, t in pairs], max_size=args.vocab_size)
         model = build(args, vocab)
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    # The n-gram table learns at its own rate: it starts at zero beside trained word vectors
+    # and must grow to their size, while Adam moves each entry by about lr per step.
+    ngram_table = [p for name, p in model.named_parameters() if name.startswith("char_ngrams.")]
+    groups = [{"params": [p for p in model.parameters() if all(p is not q for q in ngram_table)], "lr_scale": 1.0}]
+    if ngram_table:
+        groups.append({"params": ngram_table, "lr_scale": args.ngram_lr_scale})
+    optimizer = optim.Adam(groups, lr=args.lr)
     params = sum(p.data.size for p in model.parameters())
     print(f"{len(pairs)} training pairs, {len(dev)} dev pairs, vocabulary {len(vocab)}, {params:,} parameters, "
           f"device {args.device}")
@@ -574,14 +630,14 @@ def train(args):
 
     for epoch in range(state["epoch"], args.epochs):
         for group in optimizer.param_groups:
-            group["lr"] = args.lr * args.lr_decay ** epoch
+            group["lr"] = args.lr * group["lr_scale"] * args.lr_decay ** epoch
         batches = batches_by_length(pairs, args.batch_size, np.random.default_rng([args.seed, epoch]))
         started, running = time.time(), []
         todo = range(state["batch"], len(batches))
         bar = tqdm(todo, desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.no_progress or tqdm is None) \
             if tqdm else todo
         for b in bar:
-            batch = to_device(make_batch([pairs[i] for i in batches[b]], vocab), args.device)
+            batch = to_device(make_batch([pairs[i] for i in batches[b]], vocab, model.ngram_buckets), args.device)
             loss = batch_loss(model, batch, args.scheduled_sampling, rng_sampling, args.label_smoothing,
                               args.edit_weight)
             optimizer.zero_grad()
@@ -667,6 +723,11 @@ def main(argv=None):
     t.add_argument("--synthetic", type=int, default=0,
                    help="add this many corrupted copies of each correction (minigrad.text.noise.ErrorModel)")
     t.add_argument("--noise-boost", type=float, default=2.0, help="scale the learned error rates of --synthetic")
+    t.add_argument("--spelling-boost", type=float, default=0.0,
+                   help="misspell words of --synthetic at this multiple of the learners' rate (use with --char-ngrams)")
+    t.add_argument("--char-ngrams", type=int, default=0,
+                   help="add hashed character n-gram vectors (this many rows) to the source words' embeddings")
+    t.add_argument("--ngram-lr-scale", type=float, default=10.0, help="learning rate of the n-gram table / --lr")
     t.add_argument("--time-budget", type=float, default=0, help="stop training after this many seconds (0: none)")
     t.add_argument("--limit", type=int, default=0, help="use only the first N training pairs (quick runs)")
     t.add_argument("--dev-size", type=int, default=1000, help="W&I dev pairs for the validation loss")

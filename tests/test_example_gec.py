@@ -14,12 +14,12 @@ gec = load_example("gec_seq2seq")
 PAIRS = [(s.split(), t.split()) for s, t in GEC_SENTENCES]
 
 
-def tiny_model(copy=True, attention="general", dtype=np.float32, vocab_size=30, seed=0):
+def tiny_model(copy=True, attention="general", dtype=np.float32, vocab_size=30, seed=0, char_ngrams=0):
     vocab = Vocabulary([w for pair in PAIRS for w in pair][:6], max_size=vocab_size)  # small: many words unknown
     mg.set_default_dtype(dtype)
     try:
         mg.manual_seed(seed)
-        model = gec.Corrector(len(vocab), 8, 12, attention=attention, copy=copy, dropout=0.0)
+        model = gec.Corrector(len(vocab), 8, 12, attention=attention, copy=copy, dropout=0.0, char_ngrams=char_ngrams)
     finally:
         mg.set_default_dtype(np.float32)
     return model, vocab
@@ -111,6 +111,31 @@ def test_model_gradients_match_finite_differences(copy, attention):
     assert mg.gradcheck(lambda *p: gec.batch_loss(model, batch), *params, mode="directional")
 
 
+def test_char_ngram_model_starts_as_the_word_model_and_learns_its_table():
+    """The n-gram table starts at zero and is created last, so a model with it computes what the
+    same model without it does (fine-tuning starts where the word model was); its gradients
+    match finite differences; and two unknown words then differ where the word model saw one."""
+    word_model, vocab = tiny_model(copy=True, dtype=np.float64)
+    model, _ = tiny_model(copy=True, dtype=np.float64, char_ngrams=64)
+    batch = gec.make_batch(PAIRS[:3], vocab, model.ngram_buckets)
+    assert gec.batch_loss(model.eval(), batch).item() == gec.batch_loss(word_model.eval(), batch).item()
+    rng = np.random.default_rng(0)
+    model.char_ngrams.weight.data[1:] = rng.normal(size=(63, 8))  # row 0 pads: zero, no gradient
+    assert mg.gradcheck(lambda table: gec.batch_loss(model, batch), model.char_ngrams.weight, mode="directional")
+    assert mg.gradcheck(lambda *p: gec.batch_loss(model, batch), *model.parameters(), mode="directional")
+    unknown = gec.make_batch([("becuase xyzzy".split(), None), ("because qwert".split(), None)], vocab, 64)
+    assert (unknown["src"] == vocab.unk).all()  # one word to the word model...
+    vectors = model.embed_source(unknown["src"], unknown["ngrams"]).numpy()
+    assert not np.allclose(vectors[0, 0], vectors[1, 0])  # ...four different words to this one
+    # each word's n-gram part is the mean of its rows of the table, padding positions add nothing
+    ids, counts, positions = gec.source_ngrams([["cat", "cat", "dog"], ["dog"]], 64)
+    assert positions.tolist() == [[1, 1, 2], [2, 0, 0]] and ids[0].tolist() == [0] * ids.shape[1]
+    part = model.embed_source(np.zeros((2, 3), dtype=np.int64), (ids, counts, positions)).numpy()
+    table = model.char_ngrams.weight.data
+    np.testing.assert_allclose(part[0, 2], table[[i for i in ids[2] if i]].mean(axis=0))
+    np.testing.assert_allclose(part[1, 1], 0)
+
+
 def data_root(tmp_path, monkeypatch):
     if (SHARED_DATA / "gec" / "jfleg").is_dir():
         return SHARED_DATA
@@ -153,3 +178,16 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     assert "initialised from" in printed
     added = int(printed.split(" synthetic pairs")[0].split()[-1])
     assert 0 < added <= 300  # corrupted copies that differ from their correction
+    # fine-tuning with character n-grams and misspelled synthetic pairs: the word model's sizes
+    # (not this command line's defaults) and the new table go into the tuned model
+    tuned = tmp_path / "tuned_ngrams"
+    gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
+              "--synthetic", "1", "--spelling-boost", "20", "--char-ngrams", "512", "--init-from", str(out / "model.pkl"),
+              "--data-dir", str(root), "--out", str(tuned), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert "new: char_ngrams.weight" in printed
+    assert int(printed.split(" synthetic pairs")[0].split()[-1]) > added  # misspellings on top
+    model, _ = gec.load_model(tuned / "model.pkl", "cpu")
+    assert model.ngram_buckets == 512 and model.embedding.embedding_dim == 16
+    gec.main(["correct", "She go to scool every days .", "--out", str(tuned), "--beam", "1"])
+    assert "->" in capsys.readouterr().out

@@ -3,17 +3,19 @@ import json
 import math
 
 import numpy as np
-
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fake_data import GEC_SENTENCES, SHARED_DATA, m2_text, write_gec
 from minigrad.data import gec
 from minigrad.data.files import DatasetError
 from minigrad.text import Vocabulary, corpus_gleu, extract_edits, gleu_statistics, score_edits, tokenize
 from minigrad.text.gleu import gleu_from_statistics
-from minigrad.text.spelling import SpellingCorrector
+from minigrad.text.spelling import SpellingCorrector, one_edit
 from minigrad.text.edits import edited_target_positions
-from minigrad.text.noise import ErrorModel
+from minigrad.text.ngrams import char_ngrams, ngram_ids, ngram_table
+from minigrad.text.noise import ErrorModel, random_letter_edit
 
 REAL_GEC = SHARED_DATA / "gec"
 needs_real = pytest.mark.skipif(not (REAL_GEC / "jfleg").is_dir(), reason="the real GEC data is not here")
@@ -173,3 +175,48 @@ def test_error_model_learns_one_word_confusions_from_the_corrections():
     assert abs(share_a - 2 / 3) < 0.05
     inserted = sum(len(c) - 5 for c in corrupted) / (5 * len(corrupted))
     assert abs(inserted - 2 / words) < 0.01  # one chance of an extra 'the' before each word
+
+    # misspellings: one-word edits from a word no correction uses ('swum' too: the data cannot
+    # tell an unseen wrong form from a misspelling), applied only when asked
+    assert errors.misspellings == {"The": ["Teh", "Teh"], "swam": ["swum"]}
+    assert errors.p_misspell == pytest.approx(3 / words)
+    assert errors.corrupt("The dog likes me".split(), np.random.default_rng(1)) == "The dog likes me".split()
+    boost = 0.1 / errors.p_misspell
+    corrupted = [errors.corrupt("The dog likes me".split(), rng, boost=0, spelling_boost=boost) for _ in range(4000)]
+    assert all(c[3] == "me" for c in corrupted)  # two letters: never misspelled
+    for position, word in enumerate(["The", "dog", "likes"]):
+        changed = [c[position] for c in corrupted if c[position] != word]
+        assert abs(len(changed) / len(corrupted) - 0.1) < 0.02
+        assert all(w in one_edit(word.lower()) or w.lower() in one_edit(word.lower()) or w in errors.misspellings.get(word, [])
+                   for w in changed)
+    share_learned = sum(c[0] == "Teh" for c in corrupted) / sum(c[0] != "The" for c in corrupted)
+    assert 0.4 < share_learned < 0.65  # half the learner's own misspelling (a letter swap can make it too)
+
+
+@given(st.text(alphabet="abcdefghij", min_size=1, max_size=12), st.integers(0, 2**32 - 1))
+def test_a_random_letter_edit_is_one_edit_away(word, seed):
+    edited = random_letter_edit(word, np.random.default_rng(seed))
+    assert edited != word and edited in one_edit(word)
+
+
+def test_char_ngrams_mark_the_ends_and_a_misspelling_shares_most_of_them():
+    assert char_ngrams("Cat") == ["<c", "ca", "at", "t>", "<ca", "cat", "at>", "<cat", "cat>"]
+    assert char_ngrams("a") == ["<a", "a>", "<a>"] and char_ngrams("a", sizes=(4,)) == ["<a>"]
+    right, wrong = set(char_ngrams("because")), set(char_ngrams("becuase"))
+    assert len(right & wrong) >= len(right) / 3 and not set(char_ngrams("light")) & right
+    ids = ngram_ids("because", 1000)
+    assert len(ids) == len(char_ngrams("because")) and all(1 <= i < 1000 for i in ids)
+    table, counts = ngram_table(["because", "a"], 1000)
+    assert table.shape == (2, len(ids)) and counts.ravel().tolist() == [len(ids), 3]
+    assert tuple(table[0]) == ids and (table[1, :3] >= 1).all() and (table[1, 3:] == 0).all()  # 0 pads
+
+
+def test_char_ngram_ids_are_the_same_in_every_process():
+    """CRC-32, not Python's hash(), which is salted per process: a model saved by one run must
+    find the same rows in the next."""
+    import subprocess
+    import sys
+    code = "from minigrad.text.ngrams import ngram_ids; print(list(ngram_ids('grammar', 4096)))"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2)}
+    assert runs == {str(list(ngram_ids("grammar", 4096))) + "\n"}

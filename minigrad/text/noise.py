@@ -14,9 +14,19 @@ ErrorModel.corrupt applies these to a correct sentence (each probability times `
 to make errors denser than in real text), which turns any corrected sentence into a new
 (erroneous, correct) training pair with errors of the kinds and proportions learners make:
 articles, prepositions, agreement, verb forms, punctuation, capitals. Only one-word edits
-are learned (longer rewrites are too sentence-specific to transplant); misspellings are
-left out because a word-level model sees every unseen misspelling as the same unknown word.
+are learned (longer rewrites are too sentence-specific to transplant).
+
+Misspellings (one-word edits whose learner word no correction ever uses) are counted apart,
+
+    P(misspell w) = (misspelling edits) / (words in the corrections)      (the same for every w)
+
+and applied only when asked (``spelling_boost`` > 0), since only a model that sees a word's
+letters (minigrad/text/ngrams.py) can learn from them: a word-level model sees every unseen
+misspelling as the same unknown word. Half the time a word is misspelled the way a learner
+misspelled it in the data ("accomodation"), where the data has one, otherwise by one random
+letter edit: a letter dropped, doubled, replaced, or two letters swapped.
 """
+import string
 from collections import Counter, defaultdict
 
 from .edits import extract_edits
@@ -30,9 +40,12 @@ class ErrorModel:
         vocabulary = set(words)
         confusions = defaultdict(Counter)  # correct word -> Counter of what learners wrote
         inserted = Counter()  # learners' extra words that corrections deleted
+        self.misspellings = defaultdict(list)  # correct word -> the learners' misspellings of it
         for source, target in pairs:
             for start, end, replacement in extract_edits(source, target):
                 wrote = source[start:end]
+                if len(wrote) == 1 and len(replacement) == 1 and wrote[0] not in vocabulary:
+                    self.misspellings[replacement[0]].append(wrote[0])
                 if len(wrote) > 1 or len(replacement) > 1 or (wrote and wrote[0] not in vocabulary):
                     continue  # a longer rewrite, or a misspelling (a word no correction uses)
                 if replacement:
@@ -48,9 +61,11 @@ class ErrorModel:
         kept = {v: n for v, n in inserted.items() if n >= min_count}
         self.insertions = (list(kept), [n / sum(kept.values()) for n in kept.values()]) if kept else ([], [])
         self.p_insert = sum(kept.values()) / max(1, sum(words.values()))
+        self.p_misspell = sum(map(len, self.misspellings.values())) / max(1, sum(words.values()))
 
-    def corrupt(self, tokens, rng, boost=1.0):
-        """A corrupted copy of ``tokens`` (a numpy Generator draws the errors)."""
+    def corrupt(self, tokens, rng, boost=1.0, spelling_boost=0.0):
+        """A corrupted copy of ``tokens`` (a numpy Generator draws the errors); misspellings
+        only with ``spelling_boost`` > 0, at that multiple of the learners' rate."""
         out = []
         for word in tokens:
             if self.insertions[0] and rng.random() < min(1.0, boost * self.p_insert):
@@ -61,5 +76,33 @@ class ErrorModel:
                 if replacement:
                     out.append(replacement)
                 continue
+            if spelling_boost and len(word) >= 3 and word.isalpha() and \
+                    rng.random() < min(1.0, spelling_boost * self.p_misspell):
+                out.append(self.misspell(word, rng))
+                continue
             out.append(word)
         return out or list(tokens)
+
+    def misspell(self, word, rng):
+        """A learner's misspelling of ``word`` from the data, or one random letter edit."""
+        if self.misspellings.get(word) and rng.random() < 0.5:
+            seen = self.misspellings[word]
+            return seen[rng.integers(len(seen))]
+        return random_letter_edit(word, rng)
+
+
+def random_letter_edit(word, rng):
+    """``word`` with one letter dropped, doubled, replaced by a random one, or swapped with the
+    next (never the word itself: a replacement letter differs, a swap of equal letters is redone
+    as a drop)."""
+    i = int(rng.integers(len(word)))
+    kind = int(rng.integers(4))
+    if kind == 3 and i + 1 < len(word) and word[i] != word[i + 1]:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if kind == 2:
+        letter = string.ascii_lowercase[int(rng.integers(26))]
+        if letter != word[i].lower():
+            return word[:i] + letter + word[i + 1:]
+    if kind == 1:
+        return word[:i] + word[i] + word[i:]
+    return word[:i] + word[i + 1:]
