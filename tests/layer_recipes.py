@@ -70,12 +70,12 @@ def batch_norm_composed(x, gamma, beta, eps=1e-5):
 # ----- strategies -------------------------------------------------------------------------
 
 @st.composite
-def conv_case(draw):
+def conv_case(draw, unit_stride=False):
     n, c, f = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (1, 1) if unit_stride else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (1, 1) if unit_stride else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     h = max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]) + draw(st.integers(0, 4))
     w = max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]) + draw(st.integers(0, 4))
     return [(n, c, h, w), (f, c, kh, kw), (f,)], dict(stride=stride, padding=padding, dilation=dilation)
@@ -118,11 +118,15 @@ def torch_batch_norm(x, gamma, beta):
     return TF.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
 
 
+def on_cpu(impl):
+    """conv2d pinned to ``impl`` on the CPU (the GPU has one implementation)."""
+    return lambda x, w, b, **p: mg.conv2d(x, w, b, impl=impl if x.device == "cpu" else None, **p)
+
+
 LAYER_RECIPES = [
-    LayerRecipe(
-        "conv2d", lambda x, w, b, **p: mg.conv2d(x, w, b, **p), conv2d_composed, conv_case(),
-        torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p),
-    ),
+    LayerRecipe("conv2d", on_cpu("numba"), conv2d_composed, conv_case(), torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
+    LayerRecipe("conv2d_direct", on_cpu("direct"), conv2d_composed, conv_case(unit_stride=True),
+                torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
     LayerRecipe(
         "max_pool2d", lambda x, **p: mg.max_pool2d(x, **p),
         lambda x, kernel_size, stride, padding: pool_composed(x, kernel_size, stride, padding, mg.max, -np.inf),

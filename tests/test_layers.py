@@ -86,11 +86,21 @@ def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_ar
     x = mg.tensor(np.ones((8, 3, 16, 16), dtype=np.float32), requires_grad=True)
     w = mg.tensor(np.ones((4, 3, 5, 5), dtype=np.float32), requires_grad=True)
     columns = 3 * 5 * 5 * 8 * 16 * 16 * 4
+
+    def saved_bytes(y):
+        return sum(v.nbytes for v in vars(y._ctx).values() if isinstance(v, np.ndarray))
+
     for keep_bytes, kept in ((columns - 1, False), (columns, True)):
         monkeypatch.setattr(mg.ops.conv.Conv2d, "keep_bytes", keep_bytes)
-        y = mg.conv2d(x, w, padding=2)
-        saved = sum(v.nbytes for v in vars(y._ctx).values() if isinstance(v, np.ndarray))
-        assert saved == x.data.nbytes + w.data.nbytes + kept * columns
+        assert saved_bytes(mg.conv2d(x, w, padding=2, impl="numba")) == x.data.nbytes + w.data.nbytes + kept * columns
+    # the direct loops keep the input padded (2 above, 3 below, 2 each side) and no columns
+    padded = 8 * 3 * (16 + 5) * (16 + 4) * 4
+    assert saved_bytes(mg.conv2d(x, w, padding=2, impl="direct")) == padded + w.data.nbytes
+    # and are what a first layer gets by default (3·5·5 rows), not a deeper one
+    assert "x_padded" in vars(mg.conv2d(x, w, padding=2)._ctx)
+    assert "x_padded" not in vars(mg.conv2d(mg.tensor(np.ones((2, 8, 6, 6))), mg.tensor(np.ones((4, 8, 5, 5)), requires_grad=True))._ctx)
+    with pytest.raises(ValueError, match="direct implementation needs stride 1"):
+        mg.conv2d(x, w, stride=2, impl="direct")
 
 
 def test_max_pool_tie_sends_gradient_to_one_winner():

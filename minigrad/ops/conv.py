@@ -1,8 +1,10 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
+import os
+
 from .. import workspace
 from ..backend import get_array_module, is_cupy_array
 from ..tensor import Function
-from .im2col import col2im, im2col, output_size
+from .im2col import col2im, im2col, numba_available, output_size
 
 
 def pair(value, name="argument"):
@@ -42,6 +44,12 @@ class Conv2d(Function):
     above then run per chunk and dWm sums over the chunks) and backward rebuilds each chunk's
     columns from x, which costs one more im2col and saves the whole batch's columns. A batch
     whose whole column matrix is small (keep_bytes) keeps it instead, and skips that im2col.
+
+    Few input channels (C·KH·KW <= direct_max_rows, stride and dilation 1, on the CPU with
+    Numba): the same three sums are computed by direct loops (conv_direct_numba.py), without
+    the column matrix, which for a first layer is 25-75 copies of a thin image that the
+    products can only stream through. ``impl="direct"`` asks for that path, an im2col
+    implementation's name ("numpy", "numba", "cupy") for the matrix one.
     """
 
     #: Bytes of column matrix per chunk on the CPU; the GPU takes the whole batch at once.
@@ -49,6 +57,10 @@ class Conv2d(Function):
     #: Column matrices up to this size are kept from forward to backward instead of rebuilt.
     keep_bytes = 16 << 20
     keep_bytes_gpu = 1 << 30
+    #: Direct loops up to this many rows of the column matrix (C·KH·KW). Measured on a 2-core
+    #: Xeon, forward and both gradients: 3.6x faster than im2col for LeNet's first layer (25
+    #: rows), 1.8x for the CIFAR net's (75); 1.4x slower for LeNet's second layer (150).
+    direct_max_rows = 100
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, impl=None):
         if x.ndim != 4 or w.ndim != 4:
@@ -64,6 +76,13 @@ class Conv2d(Function):
         if oh < 1 or ow < 1:
             raise ValueError(f"conv2d: input shape {x.shape} is smaller than the kernel {w.shape[2:]} (with padding {(ph, pw)}, dilation {(dh, dw)})")
         xp = get_array_module(x)
+        if self._use_direct(x, w, impl):
+            from .conv_direct_numba import conv_forward
+            y, self.x_padded = conv_forward(x, w, b, (ph, pw))
+            self.w = w
+            if not any(self.needs_input_grad):
+                self.release()
+            return y
         self.x, self.w, self.impl = xp.ascontiguousarray(x), w, impl
         filters, positions = w.shape[0], oh * ow
         w_matrix = w.reshape(filters, -1)
@@ -77,7 +96,20 @@ class Conv2d(Function):
             self.release()
         return y.reshape(n, filters, oh, ow)
 
+    def _use_direct(self, x, w, impl):
+        (kh, kw), stride, _, dilation = self.geometry
+        fits = stride == (1, 1) and dilation == (1, 1) and not is_cupy_array(x)
+        if impl == "direct":
+            if not fits:
+                raise ValueError(f"conv2d: the direct implementation needs stride 1 and dilation 1 on the CPU, "
+                                 f"got stride {stride}, dilation {dilation}, {type(x).__module__} array")
+            return True
+        return (fits and impl is None and not os.environ.get("MINIGRAD_IM2COL") and numba_available()
+                and x.shape[1] * kh * kw <= self.direct_max_rows)
+
     def backward(self, g):
+        if "x_padded" in self.__dict__:
+            return self._direct_backward(g)
         xp = get_array_module(g)
         filters = self.w.shape[0]
         g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
@@ -100,6 +132,18 @@ class Conv2d(Function):
             return dx, dw
         db = g.sum(axis=(0, 2)) if self.needs_input_grad[2] else None
         return dx, dw, db
+
+    def _direct_backward(self, g):
+        from .conv_direct_numba import conv_input_grad, conv_weight_grad
+
+        padding = self.geometry[2]
+        x_shape = self.x_padded.shape[:2] + (g.shape[2] + self.w.shape[2] - 1 - 2 * padding[0],
+                                              g.shape[3] + self.w.shape[3] - 1 - 2 * padding[1])
+        dx = conv_input_grad(g, self.w, x_shape, padding) if self.needs_input_grad[0] else None
+        dw = conv_weight_grad(self.x_padded, g, self.w.shape, padding) if self.needs_input_grad[1] else None
+        if len(self.needs_input_grad) == 2:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
 
     def _columns_by_chunk(self, build=True, keep=False):
         """Yield (slice of images, their column matrix (C·KH·KW, B·OH·OW)) over the batch, B
@@ -137,6 +181,7 @@ class Conv2d(Function):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, impl=None):
-    """Apply a 2-D convolution; see Conv2d for the math. ``impl`` pins an im2col implementation."""
+    """Apply a 2-D convolution; see Conv2d for the math. ``impl`` pins the implementation:
+    "direct" (loops, conv_direct_numba.py) or an im2col one ("numpy", "numba", "cupy")."""
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation, impl=impl)

@@ -1,0 +1,133 @@
+"""Direct convolution loops in Numba, for layers with few input channels (the first layer).
+
+im2col copies every input pixel KH·KW times. With C·KH·KW small (LeNet's first layer: one
+channel, 5x5) the column matrix is 25x the image and the matrix products that read it are
+too thin to be anything but memory-bound, so reading and writing those copies is most of
+the layer's time. These loops compute the same sums straight from the image instead.
+
+Stride 1 and dilation 1 only. The trick that keeps the innermost loop long and contiguous:
+pad each image plane (PH above, PH + 1 below, PW on each side) to width WP = W + 2·PW and
+compute the output on that wide grid, OH rows of WP columns, of which the first OW are real:
+
+    out_wide[oy·WP + ox] = Σ_{c,i,j} w[f,c,i,j] · xpad[c][(oy + i)·WP + (ox + j)]
+                         = Σ_{c,i,j} w[f,c,i,j] · xpad[c][k + i·WP + j]       (k = oy·WP + ox)
+
+so each tap (c, i, j) is one multiply-add of a whole plane shifted by i·WP + j: a loop of
+OH·WP elements that vectorises. The extra columns ox >= OW read across the row ends (the one
+extra padding row keeps the last read inside the plane) and are thrown away. The backward
+passes are the same sums read the other way, with G widened the same way (zeros in the
+extra columns, so they add nothing):
+
+    dw[f,c,i,j] = Σ_n Σ_k G_wide[n,f][k] · xpad[n,c][k + i·WP + j]       (a dot product per tap)
+    dxpad[n,c][k + i·WP + j] += w[f,c,i,j] · G_wide[n,f][k]              (dx = dxpad's interior)
+
+Each parallel iteration owns one image, so no two threads write to the same place; dw is
+summed per image and then over images.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .im2col.numba_kernels import index  # unsigned offsets: see there (also sets the OpenMP wait policy)
+
+
+def pad_planes(x, ph, pw):
+    """(N, C, H, W) -> (N, C, (H + 2·PH + 1)·WP) zero-padded flat planes, and WP."""
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + 2 * ph + 1, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded.reshape(n, c, -1), w + 2 * pw
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _forward(xpad, wp, w, b, y):
+    n_images, channels = xpad.shape[0], xpad.shape[1]
+    filters, kh, kw = w.shape[0], w.shape[2], w.shape[3]
+    oh, ow = y.shape[2], y.shape[3]
+    length = oh * wp
+    for n in prange(n_images):
+        wide = np.empty(length, dtype=y.dtype)  # one output plane on the wide grid (stays in L1)
+        for f in range(filters):
+            wide[:] = b[f]
+            for c in range(channels):
+                plane = xpad[n, c]
+                for i in range(kh):
+                    for j in range(kw):
+                        weight, shift = w[f, c, i, j], i * wp + j
+                        for k in range(length):
+                            wide[k] += weight * plane[index(shift + k)]
+            for oy in range(oh):
+                for ox in range(ow):
+                    y[n, f, oy, ox] = wide[oy * wp + ox]
+
+
+@njit(cache=True, inline="always")
+def _widen(g_plane, wp, wide):
+    """G's plane (OH, OW) onto the wide grid, zeros in the extra columns."""
+    oh, ow = g_plane.shape
+    wide[:] = 0
+    for oy in range(oh):
+        for ox in range(ow):
+            wide[oy * wp + ox] = g_plane[oy, ox]
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _weight_grad(xpad, wp, g, per_image):
+    n_images, channels = xpad.shape[0], xpad.shape[1]
+    filters, kh, kw = per_image.shape[1], per_image.shape[3], per_image.shape[4]
+    length = g.shape[2] * wp
+    for n in prange(n_images):
+        wide = np.empty(length, dtype=g.dtype)
+        for f in range(filters):
+            _widen(g[n, f], wp, wide)
+            for c in range(channels):
+                plane = xpad[n, c]
+                for i in range(kh):
+                    for j in range(kw):
+                        shift, total = i * wp + j, g.dtype.type(0)
+                        for k in range(length):
+                            total += wide[k] * plane[index(shift + k)]
+                        per_image[n, f, c, i, j] = total
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _input_grad(g, w, wp, dxpad):
+    n_images, channels = dxpad.shape[0], dxpad.shape[1]
+    filters, kh, kw = w.shape[0], w.shape[2], w.shape[3]
+    length = g.shape[2] * wp
+    for n in prange(n_images):
+        wide = np.empty(length, dtype=g.dtype)
+        for f in range(filters):
+            _widen(g[n, f], wp, wide)
+            for c in range(channels):
+                plane = dxpad[n, c]
+                for i in range(kh):
+                    for j in range(kw):
+                        weight, shift = w[f, c, i, j], i * wp + j
+                        for k in range(length):
+                            plane[index(shift + k)] += weight * wide[k]
+
+
+def conv_forward(x, w, b, padding):
+    """y (N, F, OH, OW) of a stride-1 convolution; b may be None."""
+    (ph, pw), (n, _, h, width), (filters, _, kh, kw) = padding, x.shape, w.shape
+    xpad, wp = pad_planes(x, ph, pw)
+    y = np.empty((n, filters, h + 2 * ph - kh + 1, width + 2 * pw - kw + 1), dtype=x.dtype)
+    _forward(xpad, wp, np.ascontiguousarray(w), np.zeros(filters, x.dtype) if b is None else b, y)
+    return y, xpad
+
+
+def conv_weight_grad(xpad, g, w_shape, padding):
+    """dw (F, C, KH, KW) from the padded planes that conv_forward returned."""
+    wp = g.shape[3] + w_shape[3] - 1
+    per_image = np.empty((g.shape[0],) + tuple(w_shape), dtype=g.dtype)
+    _weight_grad(xpad, wp, np.ascontiguousarray(g), per_image)
+    return per_image.sum(axis=0)
+
+
+def conv_input_grad(g, w, x_shape, padding):
+    """dx (N, C, H, W)."""
+    (ph, pw), (n, c, h, width) = padding, x_shape
+    wp = width + 2 * pw
+    dxpad = np.zeros((n, c, (h + 2 * ph + 1) * wp), dtype=g.dtype)
+    _input_grad(np.ascontiguousarray(g), np.ascontiguousarray(w), wp, dxpad)
+    return np.ascontiguousarray(dxpad.reshape(n, c, -1, wp)[:, :, ph:ph + h, pw:pw + width])
