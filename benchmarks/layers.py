@@ -1,7 +1,8 @@
 """Forward + backward time of each layer op at the seed models' shapes (batch 128).
 
-Compares minigrad with each im2col implementation against PyTorch CPU, measured in the
-same run, each in its own worker process (their thread pools would fight over the cores
+Compares minigrad with each im2col implementation ("numpy", "numba") and with its default
+choice ("auto": direct loops for convs with few input channels, conv.py) against PyTorch CPU,
+measured in the same run, each in its own worker process (their thread pools would fight over the cores
 otherwise), the workers taking turns (turns.py says why):
 
     python benchmarks/layers.py                 # table of medians (min-max) and ratios
@@ -34,7 +35,7 @@ CASES = {
     "lenet avgpool 2/2": ("avg_pool", (BATCH, 6, 28, 28), dict(kernel=2, stride=2)),
     "lenet linear 400→120": ("linear", (BATCH, 400), dict(out=120)),
 }
-BACKENDS = ["torch", "minigrad-numpy", "minigrad-numba"]
+BACKENDS = ["torch", "minigrad-numpy", "minigrad-numba", "minigrad-auto"]
 
 
 def minigrad_step(op, shape, params, rng):
@@ -108,7 +109,8 @@ def serve_case(backend, name):
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
         make = torch_step
     else:
-        os.environ["MINIGRAD_IM2COL"] = backend.split("-", 1)[1]
+        if backend != "minigrad-auto":  # auto: what a model gets, no implementation pinned
+            os.environ["MINIGRAD_IM2COL"] = backend.split("-", 1)[1]
         make = minigrad_step
     op, shape, params = CASES[name]
     serve(lambda: make(op, shape, params, np.random.default_rng(0)))
