@@ -140,7 +140,7 @@ class Conv2d(Function):
         x_shape = self.x_padded.shape[:2] + (g.shape[2] + self.w.shape[2] - 1 - 2 * padding[0],
                                               g.shape[3] + self.w.shape[3] - 1 - 2 * padding[1])
         dx = conv_input_grad(g, self.w, x_shape, padding) if self.needs_input_grad[0] else None
-        dw = conv_weight_grad(self.x_padded, g, self.w.shape, padding) if self.needs_input_grad[1] else None
+        dw = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 2:
             return dx, dw
         return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None

@@ -116,7 +116,7 @@ def conv_forward(x, w, b, padding):
     return y, xpad
 
 
-def conv_weight_grad(xpad, g, w_shape, padding):
+def conv_weight_grad(xpad, g, w_shape):
     """dw (F, C, KH, KW) from the padded planes that conv_forward returned."""
     wp = g.shape[3] + w_shape[3] - 1
     per_image = np.empty((g.shape[0],) + tuple(w_shape), dtype=g.dtype)
