@@ -510,6 +510,8 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
         decoders = {**dict(list(decoders.items())[:4]), f"greedy, confident (margin {margin:g})": confident,
                     **dict(list(decoders.items())[4:])}
     if beam_size > 1:
+        decoders[f"beam {beam_size}"] = lambda src: correct(model, src, vocab, device, beam_size, 64, length_penalty,
+                                                          progress)
         decoders[f"spelling+beam {beam_size}, no long deletions"] = lambda src: without_long_deletions(
             spelled(src), correct(model, spelled(src), vocab, device, beam_size, 64, length_penalty, progress))
     results, outputs = {}, {}

@@ -149,7 +149,7 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     results = gec.main(["train", "--limit", "300", "--epochs", "2", "--embed", "16", "--hidden", "24",
                         "--vocab-size", "400", "--dev-size", "40", "--log-every", "2", "--batch-size", "16",
                         "--lr", "3e-3"] + common)
-    assert set(results) >= {"copy the input", "spelling only", "greedy", "spelling+beam 2, no long deletions"}
+    assert set(results) >= {"copy the input", "spelling only", "greedy", "beam 2", "spelling+beam 2, no long deletions"}
     assert any(name.startswith("greedy, confident (margin ") for name in results)
     assert all(0 <= r["jfleg_test_gleu"] <= 100 for r in results.values() if "jfleg_test_gleu" in r)
     history = json.loads((out / "history.json").read_text())
