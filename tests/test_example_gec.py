@@ -25,13 +25,15 @@ def tiny_model(copy=True, attention="general", dtype=np.float32, vocab_size=30, 
     return model, vocab
 
 
-@pytest.mark.parametrize("copy", [True, False])
-def test_beam_of_one_is_greedy(copy):
-    model, vocab = tiny_model(copy)
+@pytest.mark.parametrize("copy,char_ngrams", [(True, 0), (False, 0), (True, 64)])
+def test_beam_of_one_is_greedy(copy, char_ngrams):
+    model, vocab = tiny_model(copy, char_ngrams=char_ngrams)
+    if char_ngrams:  # not the zeros it starts from: beam search must slice the n-grams right
+        model.char_ngrams.weight.data[1:] = np.random.default_rng(0).normal(size=(char_ngrams - 1, 8))
     sources = [s for s, _ in PAIRS]
     assert gec.correct(model, sources, vocab, "cpu", beam_size=1) == gec.correct(model, sources, vocab, "cpu",
                                                                                    beam_size=1, batch_size=3)
-    batch = gec.make_batch([(s, None) for s in sources], vocab)
+    batch = gec.make_batch([(s, None) for s in sources], vocab, char_ngrams)
     assert gec.beam_search(model.eval(), batch, beam_size=1) == gec.greedy(model, batch)
 
 
