@@ -101,6 +101,14 @@ def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_ar
     assert "x_padded" not in vars(mg.conv2d(mg.tensor(np.ones((2, 8, 6, 6))), mg.tensor(np.ones((4, 8, 5, 5)), requires_grad=True))._ctx)
     with pytest.raises(ValueError, match="direct implementation needs stride 1"):
         mg.conv2d(x, w, stride=2, impl="direct")
+    # a frozen weight: only dx is wanted, and dx needs no saved input at all
+    frozen = mg.tensor(np.random.default_rng(0).standard_normal((4, 3, 5, 5)).astype(np.float32))
+    y = mg.conv2d(x, frozen, padding=2, impl="direct")
+    assert saved_bytes(y) == frozen.data.nbytes
+    y.backward(np.ones(y.shape, dtype=np.float32))
+    direct_dx, x.grad = x.grad.numpy(), None
+    mg.conv2d(x, frozen, padding=2, impl="numba").backward(np.ones(y.shape, dtype=np.float32))
+    np.testing.assert_allclose(direct_dx, x.grad.numpy(), rtol=1e-5, atol=1e-4)
 
 
 def test_max_pool_tie_sends_gradient_to_one_winner():

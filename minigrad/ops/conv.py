@@ -76,10 +76,12 @@ class Conv2d(Function):
         if oh < 1 or ow < 1:
             raise ValueError(f"conv2d: input shape {x.shape} is smaller than the kernel {w.shape[2:]} (with padding {(ph, pw)}, dilation {(dh, dw)})")
         xp = get_array_module(x)
-        if self._use_direct(x, w, impl):
+        self.direct = self._use_direct(x, w, impl)
+        if self.direct:
             from .conv_direct_numba import conv_forward
-            y, self.x_padded = conv_forward(x, w, b, (ph, pw))
-            self.w = w
+            y, x_padded = conv_forward(x, w, b, (ph, pw))
+            self.x_shape, self.w = x.shape, w
+            self.x_padded = x_padded if self.needs_input_grad[1] else None  # only dW reads it
             if not any(self.needs_input_grad):
                 self.release()
             return y
@@ -108,8 +110,13 @@ class Conv2d(Function):
                 and x.shape[1] * kh * kw <= self.direct_max_rows)
 
     def backward(self, g):
-        if "x_padded" in self.__dict__:
-            return self._direct_backward(g)
+        dx, dw = self._direct_grads(g) if self.direct else self._matrix_grads(g)
+        if len(self.needs_input_grad) == 2:
+            return dx, dw
+        return dx, dw, (g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None)
+
+    def _matrix_grads(self, g):
+        """dx and dW from the column matrices (the products of the docstring), chunk by chunk."""
         xp = get_array_module(g)
         filters = self.w.shape[0]
         g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
@@ -126,24 +133,16 @@ class Conv2d(Function):
                 dcols = xp.matmul(w_matrix.T, g_chunk)
                 col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, impl=self.impl, out=dx[images])
         workspace.give(self.__dict__.pop("column_buffer", None))
-        if need_dw:
-            dw = dw.reshape(self.w.shape)
-        if len(self.needs_input_grad) == 2:
-            return dx, dw
-        db = g.sum(axis=(0, 2)) if self.needs_input_grad[2] else None
-        return dx, dw, db
+        return dx, None if dw is None else dw.reshape(self.w.shape)
 
-    def _direct_backward(self, g):
+    def _direct_grads(self, g):
+        """dx and dW from the direct loops (conv_direct_numba.py)."""
         from .conv_direct_numba import conv_input_grad, conv_weight_grad
 
         padding = self.geometry[2]
-        x_shape = self.x_padded.shape[:2] + (g.shape[2] + self.w.shape[2] - 1 - 2 * padding[0],
-                                              g.shape[3] + self.w.shape[3] - 1 - 2 * padding[1])
-        dx = conv_input_grad(g, self.w, x_shape, padding) if self.needs_input_grad[0] else None
+        dx = conv_input_grad(g, self.w, self.x_shape, padding) if self.needs_input_grad[0] else None
         dw = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else None
-        if len(self.needs_input_grad) == 2:
-            return dx, dw
-        return dx, dw, g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+        return dx, dw
 
     def _columns_by_chunk(self, build=True, keep=False):
         """Yield (slice of images, their column matrix (C·KH·KW, B·OH·OW)) over the batch, B
