@@ -45,9 +45,10 @@ class ErrorModel:
             for start, end, replacement in extract_edits(source, target):
                 wrote = source[start:end]
                 if len(wrote) == 1 and len(replacement) == 1 and wrote[0] not in vocabulary:
-                    self.misspellings[replacement[0]].append(wrote[0])
+                    self.misspellings[replacement[0]].append(wrote[0])  # a word no correction uses
+                    continue
                 if len(wrote) > 1 or len(replacement) > 1 or (wrote and wrote[0] not in vocabulary):
-                    continue  # a longer rewrite, or a misspelling (a word no correction uses)
+                    continue  # a longer rewrite, or an unknown word rewritten as several
                 if replacement:
                     confusions[replacement[0]][wrote[0] if wrote else ""] += 1
                 else:
