@@ -48,7 +48,7 @@ class ErrorModel:
                     self.misspellings[replacement[0]].append(wrote[0])  # a word no correction uses
                     continue
                 if len(wrote) > 1 or len(replacement) > 1 or (wrote and wrote[0] not in vocabulary):
-                    continue  # a longer rewrite, or an unknown word rewritten as several
+                    continue  # a longer rewrite, or an unknown word deleted
                 if replacement:
                     confusions[replacement[0]][wrote[0] if wrote else ""] += 1
                 else:
