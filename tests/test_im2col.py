@@ -29,7 +29,7 @@ def im2col_by_definition(x, kernel, stride, padding, dilation, pad_value=0.0):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = I.output_size(h, kh, sh, ph, dh), I.output_size(w, kw, sw, pw, dw)
-    cols = np.full((c * kh * kw, n * oh * ow), pad_value, dtype=x.dtype)
+    cols = np.full((n * oh * ow, kh * kw * c), pad_value, dtype=x.dtype)
     for b in range(n):
         for y in range(oh):
             for z in range(ow):
@@ -38,7 +38,7 @@ def im2col_by_definition(x, kernel, stride, padding, dilation, pad_value=0.0):
                         for j in range(kw):
                             hh, ww = y * sh - ph + i * dh, z * sw - pw + j * dw
                             if 0 <= hh < h and 0 <= ww < w:
-                                cols[(ch * kh + i) * kw + j, (b * oh + y) * ow + z] = x[b, ch, hh, ww]
+                                cols[(b * oh + y) * ow + z, (i * kw + j) * c + ch] = x[b, ch, hh, ww]
     return cols
 
 
@@ -47,10 +47,10 @@ def test_im2col_implementations_agree_bit_for_bit_with_the_definition(case, seed
     shape, geo, dtype = case
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     expected = im2col_by_definition(x, *geo, pad_value=pad_value)
-    for impl in CPU_IMPLS:
-        cols = I.im2col(x, *geo, pad_value=pad_value, impl=impl)
+    for impl, parallel in [("numpy", True), ("numba", True), ("numba", False)]:  # the Numba kernels' two drivers
+        cols = I.im2col(x, *geo, pad_value=pad_value, impl=impl, parallel=parallel)
         assert cols.dtype == dtype
-        np.testing.assert_array_equal(cols, expected, err_msg=impl)
+        np.testing.assert_array_equal(cols, expected, err_msg=f"{impl}, parallel={parallel}")
 
 
 @given(case=geometry(), seed=st.integers(0, 2**32 - 1))
@@ -62,11 +62,13 @@ def test_col2im_is_the_adjoint_of_im2col_in_every_implementation(case, seed):
     cols = im2col_by_definition(x, *geo)
     g = rng.standard_normal(cols.shape)
     results = {impl: I.col2im(g.astype(dtype), shape, *geo, impl=impl) for impl in CPU_IMPLS}
+    results["numba serial"] = I.col2im(g.astype(dtype), shape, *geo, impl="numba", parallel=False)
     for impl, back in results.items():
         assert back.shape == shape and back.dtype == dtype
         np.testing.assert_allclose((x * back).sum(), (cols * g).sum(), rtol=1e-4 if dtype == np.float32 else 1e-10)
     tol = 1e-5 if dtype == np.float32 else 1e-12  # different summation orders: round-off only
     np.testing.assert_allclose(results["numba"], results["numpy"], rtol=tol, atol=tol)
+    np.testing.assert_array_equal(results["numba serial"], results["numba"])  # same sums, same order
 
 
 def test_choice_follows_argument_then_environment(monkeypatch):

@@ -54,30 +54,36 @@ def test_conv2d_skips_input_gradient_when_not_needed():
     assert x.grad is None and w.grad.shape == w.shape
 
 
-@given(batch=st.integers(1, 7), per_chunk=st.integers(1, 4), needs_x_grad=st.booleans(), seed=st.integers(0, 2**32 - 1))
-def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_chunk, needs_x_grad, seed):
-    # The conv walks the batch a few images at a time (Conv2d.chunk_bytes); the last chunk
-    # may be short. Shrink the chunks to a few images and compare with one chunk.
+@given(batch=st.integers(1, 7), per_chunk=st.integers(1, 4), workers=st.integers(1, 3), needs_x_grad=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_chunk, workers, needs_x_grad, seed):
+    # The conv walks the batch a few images at a time (Conv2d.chunk_bytes), the chunks shared
+    # among worker threads; chunks may differ in size. Shrink the chunks to a few images, ask
+    # for 1-3 workers, and compare with one chunk.
     rng = np.random.default_rng(seed)
     x, w, b = rng.standard_normal((batch, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
     upstream = rng.standard_normal((batch, 4, 3, 6))
     results = []
-    # columns of per_chunk images (rebuilt in backward), then the whole batch's (kept)
-    for chunk_bytes, keep_bytes in ((per_chunk * (3 * 3 * 2) * (3 * 6) * 8, 0), (1 << 30, 1 << 30)):
-        original = mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes
+    # chunks of per_chunk images' columns, rebuilt in backward, then kept (written chunk by
+    # chunk into the whole batch's matrix), and last the whole batch as one chunk
+    per_chunk_bytes = per_chunk * (3 * 3 * 2) * (3 * 6) * 8
+    for chunk_bytes, keep_bytes in ((per_chunk_bytes, 0), (per_chunk_bytes, 1 << 30), (1 << 30, 1 << 30)):
+        original = mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes, mg.parallel.workers
         mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes = chunk_bytes, keep_bytes
+        mg.parallel.workers = lambda: workers
         try:
             xt, wt, bt = mg.tensor(x, requires_grad=needs_x_grad), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
             y = mg.conv2d(xt, wt, bt, stride=(2, 1), padding=1)
             y.backward(upstream)
             results.append((y.numpy(), None if xt.grad is None else xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()))
         finally:
-            mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes = original
-    for chunked, whole in zip(*results):
+            mg.ops.conv.Conv2d.chunk_bytes, mg.ops.conv.Conv2d.keep_bytes, mg.parallel.workers = original
+    for rebuilt, kept, whole in zip(*results):
         if whole is None:
-            assert chunked is None
+            assert rebuilt is None and kept is None
         else:
-            np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(rebuilt, whole, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(kept, whole, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_are_large(monkeypatch):

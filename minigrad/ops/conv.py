@@ -1,7 +1,7 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
 import os
 
-from .. import workspace
+from .. import parallel, workspace
 from ..backend import get_array_module, is_cupy_array
 from ..tensor import Function
 from .im2col import col2im, im2col, numba_available, output_size
@@ -23,44 +23,45 @@ class Conv2d(Function):
     Shapes: x (N, C, H, W), w (F, C, KH, KW), b (F,), y (N, F, OH, OW) with
     OH = (H + 2ph - dh(KH-1) - 1) // sh + 1 and OW likewise (rounded down, as in PyTorch).
 
-    Forward as one matrix product. With X = im2col(x) (C·KH·KW, N·OH·OW), one receptive
-    field per column (image n's fields are the block X_n of columns), and Wm = w reshaped to
-    (F, C·KH·KW):
-        Y = Wm X + b                     (F, N·OH·OW)  — block n of Y is image n of y
+    Forward as one matrix product. With X = im2col(x) (N·OH·OW, KH·KW·C), one receptive
+    field per row (image n's fields are the block X_n of rows, entries in (i, j, c) order),
+    and Wm = w with its axes ordered (F, KH, KW, C) to match, reshaped to (F, KH·KW·C):
+        Yᵀ = X Wmᵀ + b                   (N·OH·OW, F)  — block n of Yᵀ is image n of y, transposed
 
-    Backward, from the matrix-product rule (dA = G Bᵀ, dB = Aᵀ G) with G = dL/dY
-    (dL/dy with its N and F axes swapped, the layout of Y):
-        dWm = G Xᵀ                       (F, C·KH·KW)  — every position where a weight was used
-        db  = Σ_columns G                (F,)          — the bias is added at every position
-        dX  = Wmᵀ G,  dx = col2im(dX)    (N, C, H, W)  — col2im adds each window's gradient
+    Backward, from the matrix-product rule (for P = A B: dA = G Bᵀ, dB = Aᵀ G) with
+    Gᵀ = dL/dYᵀ (dL/dy with its F axis moved last, the layout of Yᵀ):
+        dWm = G X = (Xᵀ Gᵀ)ᵀ             (F, KH·KW·C)  — every position where a weight was used
+        db  = Σ_rows Gᵀ                  (F,)          — the bias is added at every position
+        dX  = Gᵀ Wm,  dx = col2im(dX)    (N, C, H, W)  — col2im adds each window's gradient
                                                          back into the pixels it came from.
     Written per pixel, dx is the *full* correlation of dL/dy (dilated by the stride, padded
     by KH-1-ph) with the kernel rotated by 180° and its F/C axes swapped, i.e. a transposed
     convolution; col2im computes exactly that sum without building the rotated kernel.
 
     Memory: the column matrix is KH·KW times the size of x, so a large one is not kept for
-    the backward pass. Both passes walk the batch a few images at a time
-    (``chunk`` images whose columns fit in a few MB, i.e. in the CPU's cache; the products
-    above then run per chunk and dWm sums over the chunks) and backward rebuilds each chunk's
-    columns from x, which costs one more im2col and saves the whole batch's columns. A batch
-    whose whole column matrix is small (keep_bytes) keeps it instead, and skips that im2col.
+    the backward pass. Both passes walk the batch a few images at a time (chunks whose
+    columns fit in a few MB; the products above then run per chunk and dWm sums over the
+    chunks), each core taking its own chunks start to finish (parallel.py), and backward
+    rebuilds each chunk's columns from x, which costs one more im2col and saves the whole
+    batch's columns. A batch whose whole column matrix is small (keep_bytes) keeps it
+    instead, and skips that im2col.
 
-    Few input channels (C·KH·KW <= direct_max_rows, stride and dilation 1, on the CPU with
+    Few input channels (C·KH·KW <= direct_max_field, stride and dilation 1, on the CPU with
     Numba): the same three sums are computed by direct loops (conv_direct_numba.py), without
     the column matrix, which for a first layer is 25-75 copies of a thin image that the
     products can only stream through. ``impl="direct"`` asks for that path, an im2col
     implementation's name ("numpy", "numba", "cupy") for the matrix one.
     """
 
-    #: Bytes of column matrix per chunk on the CPU; the GPU takes the whole batch at once.
-    chunk_bytes = 8 << 20
+    #: Bytes of column matrix per chunk on the CPU (at most); the GPU takes the whole batch at once.
+    chunk_bytes = 4 << 20
     #: Column matrices up to this size are kept from forward to backward instead of rebuilt.
     keep_bytes = 16 << 20
     keep_bytes_gpu = 1 << 30
-    #: Direct loops up to this many rows of the column matrix (C·KH·KW). Measured on a 2-core
-    #: Xeon, forward and dW: 3.5x faster than im2col for LeNet's first layer (25 rows), 2.2x
+    #: Direct loops up to this many values per receptive field (C·KH·KW). Measured on a 2-core
+    #: Xeon, forward and dW: 3.5x faster than im2col for LeNet's first layer (25 values), 2.2x
     #: for the CIFAR net's (75); 1.3x slower for LeNet's second layer (150).
-    direct_max_rows = 100
+    direct_max_field = 100
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, impl=None):
         if x.ndim != 4 or w.ndim != 4:
@@ -87,16 +88,24 @@ class Conv2d(Function):
             return y
         self.x, self.w, self.impl = xp.ascontiguousarray(x), w, impl
         filters, positions = w.shape[0], oh * ow
-        w_matrix = w.reshape(filters, -1)
+        w_matrix = self._weight_matrix(w)
         y = xp.empty((n, filters, positions), dtype=x.dtype)
         bias = xp.zeros((filters, 1), dtype=x.dtype) if b is None else b[:, None]
-        for images, cols in self._columns_by_chunk(keep=self.needs_input_grad[1]):
-            y_chunk = xp.matmul(w_matrix, cols)  # (F, B·OH·OW): the chunk's images side by side
+
+        def forward_chunk(images, cols, parallel_kernels):
+            y_rows = xp.matmul(cols, w_matrix.T)  # (B·OH·OW, F): a row per output position of the chunk
             # back to NCHW, adding the bias on the way (one pass over y instead of two)
-            xp.add(y_chunk.reshape(filters, -1, positions).transpose(1, 0, 2), bias, out=y[images])
+            xp.add(y_rows.reshape(-1, positions, filters).transpose(0, 2, 1), bias, out=y[images])
+
+        self._for_each_chunk(forward_chunk, keep=self.needs_input_grad[1])
         if not any(self.needs_input_grad):
             self.release()
         return y.reshape(n, filters, oh, ow)
+
+    @staticmethod
+    def _weight_matrix(w):
+        """w (F, C, KH, KW) as Wm (F, KH·KW·C): its columns in the (i, j, c) order of im2col's."""
+        return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
 
     def _use_direct(self, x, w, impl):
         (kh, kw), stride, _, dilation = self.geometry
@@ -107,7 +116,7 @@ class Conv2d(Function):
                                  f"got stride {stride}, dilation {dilation}, {type(x).__module__} array")
             return True
         return (fits and impl is None and not os.environ.get("MINIGRAD_IM2COL") and numba_available()
-                and x.shape[1] * kh * kw <= self.direct_max_rows)
+                and x.shape[1] * kh * kw <= self.direct_max_field)
 
     def backward(self, g):
         dx, dw = self._direct_grads(g) if self.direct else self._matrix_grads(g)
@@ -120,20 +129,29 @@ class Conv2d(Function):
         xp = get_array_module(g)
         filters = self.w.shape[0]
         g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
-        w_matrix = self.w.reshape(filters, -1)
+        w_matrix = self._weight_matrix(self.w)
         need_dx, need_dw = self.needs_input_grad[:2]
         dx = xp.empty_like(self.x) if need_dx else None
-        dw = xp.zeros(w_matrix.shape, dtype=g.dtype) if need_dw else None
-        for images, cols in self._columns_by_chunk(build=need_dw):
-            g_chunk = g[images].transpose(1, 0, 2).reshape(filters, -1)  # G for the chunk, (F, B·OH·OW)
-            if need_dw:  # G Xᵀ, as (X Gᵀ)ᵀ: OpenBLAS runs this orientation 1.5-2x faster here
-                dw += xp.matmul(cols, g_chunk.T).T
+
+        def backward_chunk(images, cols, parallel_kernels):
+            g_rows = g[images].transpose(0, 2, 1).reshape(-1, filters)  # Gᵀ for the chunk, (B·OH·OW, F)
             if need_dx:  # the first layer's input needs none: skip the work
                 size = images.stop - images.start
-                dcols = xp.matmul(w_matrix.T, g_chunk)
-                col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, impl=self.impl, out=dx[images])
+                dcols = xp.matmul(g_rows, w_matrix)
+                col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, impl=self.impl, out=dx[images],
+                       parallel=parallel_kernels)
+            if need_dw:  # the chunk's share of G X, as (Xᵀ Gᵀ)ᵀ: OpenBLAS runs this orientation 1.3x faster here
+                return xp.matmul(cols.T, g_rows)
+
+        shares = self._for_each_chunk(backward_chunk, build=need_dw)
         workspace.give(self.__dict__.pop("column_buffer", None))
-        return dx, None if dw is None else dw.reshape(self.w.shape)
+        if not need_dw:
+            return dx, None
+        dw_t = shares[0]
+        for share in shares[1:]:  # in chunk order, whichever thread finished first: reproducible
+            dw_t += share
+        f, c, kh, kw = self.w.shape
+        return dx, dw_t.T.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)  # back from (i, j, c) to (c, i, j)
 
     def _direct_grads(self, g):
         """dx and dW from the direct loops (conv_direct_numba.py)."""
@@ -144,39 +162,64 @@ class Conv2d(Function):
         dw = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else None
         return dx, dw
 
-    def _columns_by_chunk(self, build=True, keep=False):
-        """Yield (slice of images, their column matrix (C·KH·KW, B·OH·OW)) over the batch, B
-        images at a time with B chosen so that a chunk's columns fit in chunk_bytes (the GPU
-        takes the whole batch). The columns live in one reused buffer, overwritten chunk after
-        chunk; with build=False only the slices are yielded. keep=True (forward, when dW will
-        be needed) builds the whole batch's columns at once if they fit in keep_bytes and keeps
-        them for backward, which then yields them again instead of rebuilding."""
+    def _for_each_chunk(self, work, build=True, keep=False):
+        """Call work(images, cols, parallel_kernels) for every chunk of the batch, where images
+        is a slice of B images and cols their column matrix (B·OH·OW, KH·KW·C), and return
+        the results in chunk order. B is chosen so that a chunk's columns fit in chunk_bytes
+        (the GPU takes the whole batch), in a number of chunks that the workers share evenly.
+        With build=False cols is None.
+
+        On the CPU the chunks are shared among parallel.workers() threads, one per core,
+        chunk k going to worker k mod W: each worker builds its chunks' columns in its own
+        reused buffer and runs work on them with a single-threaded BLAS (parallel.py says
+        why). parallel_kernels tells work whether its own kernels may use every core (one
+        worker) or must stay on this one.
+
+        keep=True (forward, when dW will be needed) writes the whole batch's columns into one
+        buffer if they fit in keep_bytes and keeps it for backward, whose chunks then read
+        their rows of it instead of rebuilding them."""
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
         n, channels, h, w = self.x.shape
-        rows, positions = channels * kh * kw, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
-        if getattr(self, "column_buffer", None) is not None:  # kept by the forward pass: the whole batch's
-            yield slice(0, n), self.column_buffer.reshape(rows, n * positions)
-            return
-        per_image = rows * positions * self.x.dtype.itemsize
+        field, positions = kh * kw * channels, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
+        per_image = field * positions * self.x.dtype.itemsize
         on_gpu = is_cupy_array(self.x)
-        keep = keep and build and n * per_image <= (self.keep_bytes_gpu if on_gpu else self.keep_bytes)
-        chunk = n if on_gpu or keep else max(1, min(n, self.chunk_bytes // per_image))
         xp = get_array_module(self.x)
-        buffer = workspace.take((rows * chunk * positions,), self.x.dtype, xp) if build else None
-        try:
-            for start in range(0, n, chunk):
-                images = slice(start, min(start + chunk, n))
+        kept = getattr(self, "column_buffer", None)  # the forward pass's, if it kept them
+        keep = kept is None and keep and build and n * per_image <= (self.keep_bytes_gpu if on_gpu else self.keep_bytes)
+        count = 1 if on_gpu else min(n, -(-n * per_image // self.chunk_bytes))  # chunks of at most chunk_bytes
+        workers = 1 if on_gpu else min(count, parallel.workers())
+        count = min(n, -(-count // workers) * workers)  # a multiple of the workers: they finish together
+        bounds = [n * k // count for k in range(count + 1)]  # chunk sizes differ by one image at most
+        chunks = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+        chunk = -(-n // count)  # the largest
+        if keep:
+            kept = workspace.take((n * positions * field,), self.x.dtype, xp)
+        own_buffers = build and kept is None
+        buffers = [workspace.take((chunk * positions * field,), self.x.dtype, xp) for _ in range(workers)] if own_buffers else []
+        results = [None] * len(chunks)
+
+        def run(worker):
+            for k in range(worker, len(chunks), workers):
+                images = chunks[k]
+                size = (images.stop - images.start) * positions * field
                 cols = None
-                if build:  # the first rows·B·positions entries of the buffer, as a matrix
-                    size = images.stop - start
-                    out = buffer[:rows * size * positions].reshape(rows, size * positions)
-                    cols = im2col(self.x[images], *self.geometry, impl=self.impl, out=out)
-                yield images, cols
+                if kept is not None:  # this chunk's rows of the whole batch's matrix
+                    cols = kept[images.start * positions * field:][:size].reshape(-1, field)
+                    if keep:
+                        im2col(self.x[images], *self.geometry, impl=self.impl, out=cols, parallel=workers == 1)
+                elif build:  # the first B·positions·field entries of this worker's buffer
+                    out = buffers[worker][:size].reshape(-1, field)
+                    cols = im2col(self.x[images], *self.geometry, impl=self.impl, out=out, parallel=workers == 1)
+                results[k] = work(images, cols, workers == 1)
+
+        try:
+            parallel.run_on_workers(run, workers)
         finally:
-            if keep:  # backward gives the buffer back
-                self.column_buffer = buffer
-            else:
+            if keep:  # backward gives it back
+                self.column_buffer = kept
+            for buffer in buffers:
                 workspace.give(buffer)
+        return results
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, impl=None):

@@ -1,7 +1,7 @@
 """Max and average pooling over NCHW tensors, through the same im2col as convolution.
 
 Each channel is pooled on its own, so the input is viewed as (N·C, 1, H, W): one row of
-im2col is then one pooling window. Output size is rounded down, as in PyTorch:
+im2col's matrix is then one pooling window. Output size is rounded down, as in PyTorch:
 OH = (H + 2p - KH) // s + 1.
 """
 from ..backend import get_array_module, is_cupy_array
@@ -47,13 +47,13 @@ class MaxPool2d(Function):
             y, self.winner = max_pool_forward(x, *self.geometry[:3], out_shape)
             return y
         n, c, h, w = x.shape
-        # Each channel as a one-channel image: the column matrix has one row per window
-        # position (i, j) and one column per output pixel (n, c, oy, ox), so the max is over axis 0.
+        # Each channel as a one-channel image: the matrix has one row per output pixel
+        # (n, c, oy, ox) and one column per window position (i, j), so the max is over axis 1.
         cols = im2col(x.reshape(n * c, 1, h, w), *self.geometry, pad_value=-float("inf"), impl=impl)
-        self.winner = cols.argmax(axis=0)[None]  # (1, N·C·OH·OW): the row of each window's max
-        self.window = len(cols)
+        self.winner = cols.argmax(axis=1)[:, None]  # (N·C·OH·OW, 1): the column of each window's max
+        self.window = cols.shape[1]
         xp = get_array_module(x)
-        return xp.take_along_axis(cols, self.winner, axis=0).reshape(out_shape)
+        return xp.take_along_axis(cols, self.winner, axis=1).reshape(out_shape)
 
     def backward(self, g):
         if self.direct:
@@ -61,8 +61,8 @@ class MaxPool2d(Function):
 
             return max_pool_backward(g, self.winner, self.x_shape)
         xp = get_array_module(g)
-        rows = xp.arange(self.window)[:, None]  # each window position...
-        dcols = (rows == self.winner) * g.reshape(1, -1)  # ...gets g where it won
+        positions = xp.arange(self.window)[None, :]  # each window position...
+        dcols = (positions == self.winner) * g.reshape(-1, 1)  # ...gets g where it won
         n, c, h, w = self.x_shape
         return col2im(dcols, (n * c, 1, h, w), *self.geometry, impl=self.impl).reshape(self.x_shape)
 
@@ -87,8 +87,8 @@ class AvgPool2d(Function):
             return avg_pool_forward(x, *self.geometry[:3], out_shape)
         n, c, h, w = x.shape
         cols = im2col(x.reshape(n * c, 1, h, w), *self.geometry, impl=impl)
-        self.window = len(cols)
-        return cols.mean(axis=0).reshape(out_shape)  # rows are the window positions
+        self.window = cols.shape[1]
+        return cols.mean(axis=1).reshape(out_shape)  # columns are the window positions
 
     def backward(self, g):
         if self.direct:
@@ -96,8 +96,8 @@ class AvgPool2d(Function):
 
             return avg_pool_backward(g, *self.geometry[:3], self.x_shape)
         xp = get_array_module(g)
-        share = (g.reshape(1, -1) / self.window).astype(g.dtype)
-        dcols = xp.broadcast_to(share, (self.window, share.shape[1]))
+        share = (g.reshape(-1, 1) / self.window).astype(g.dtype)
+        dcols = xp.broadcast_to(share, (share.shape[0], self.window))
         n, c, h, w = self.x_shape
         return col2im(dcols, (n * c, 1, h, w), *self.geometry, impl=self.impl).reshape(self.x_shape)
 

@@ -45,12 +45,12 @@ def choose(x, impl=None):
     return reference
 
 
-def im2col(x, kernel, stride, padding, dilation=(1, 1), pad_value=0.0, impl=None, out=None):
-    """The column matrix of ``x``; written into ``out`` (a reused buffer) when given."""
-    cols = choose(x, impl).im2col(x, kernel, stride, padding, dilation, pad_value, out)
-    return cols
+def im2col(x, kernel, stride, padding, dilation=(1, 1), pad_value=0.0, impl=None, out=None, parallel=True):
+    """The column matrix of ``x``; written into ``out`` (a reused buffer) when given.
+    parallel=False asks for one thread (only the Numba kernels use more: the others ignore it)."""
+    return choose(x, impl).im2col(x, kernel, stride, padding, dilation, pad_value, out, parallel)
 
 
-def col2im(cols, shape, kernel, stride, padding, dilation=(1, 1), impl=None, out=None):
+def col2im(cols, shape, kernel, stride, padding, dilation=(1, 1), impl=None, out=None, parallel=True):
     """The image-shaped sum of ``cols`` (the adjoint of im2col); into ``out`` when given."""
-    return choose(cols, impl).col2im(cols, shape, kernel, stride, padding, dilation, out)
+    return choose(cols, impl).col2im(cols, shape, kernel, stride, padding, dilation, out, parallel)

@@ -1,6 +1,8 @@
 """im2col and col2im as CuPy elementwise kernels: one GPU thread per output element.
 
-im2col: a thread per entry of cols reads its input pixel (the map of reference.py).
+im2col: a thread per entry of cols reads its input pixel (the map of reference.py); the
+threads of one row of cols read the NCHW input directly (a GPU does not need the
+channels-last copy the CPU kernels make).
 col2im: a thread per *input pixel* gathers every cols entry that was copied from it, so
 threads never write to the same place and no atomic adds are needed. Pixel (h, w) was copied
 by kernel row i into output row y when h + ph - i·dh = y·sh for an integer 0 <= y < OH.
@@ -19,11 +21,11 @@ def _get_kernels():
             "int32 PH, int32 PW, int32 DH, int32 DW, int32 OH, int32 OW, T pad_value",
             "T col",
             """
-            int ox = i % OW;  long long rest = i / OW;
-            int oy = rest % OH;  rest /= OH;
-            int n = rest % N;  rest /= N;
+            int c = i % C;  long long rest = i / C;
             int j = rest % KW;  rest /= KW;
-            int ki = rest % KH;  int c = rest / KH;
+            int ki = rest % KH;  rest /= KH;
+            int ox = rest % OW;  rest /= OW;
+            int oy = rest % OH;  int n = rest / OH;
             int h = oy * SH - PH + ki * DH;
             int w = ox * SW - PW + j * DW;
             col = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : pad_value;
@@ -49,8 +51,8 @@ def _get_kernels():
                     if (x_scaled < 0 || x_scaled % SW != 0) continue;
                     int ox = x_scaled / SW;
                     if (ox >= OW) continue;
-                    long long row = (c * KH + ki) * KW + kj;
-                    total += cols[((row * N + n) * OH + oy) * OW + ox];
+                    long long row = ((long long)n * OH + oy) * OW + ox;
+                    total += cols[(row * KH + ki) * KW * C + kj * C + c];
                 }
             }
             img = total;
@@ -60,20 +62,20 @@ def _get_kernels():
     return _kernels
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None, parallel=True):  # parallel: unused
     import cupy
 
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = cupy.empty((c * kh * kw, n * oh * ow), dtype=x.dtype) if out is None else out
+    cols = cupy.empty((n * oh * ow, kh * kw * c), dtype=x.dtype) if out is None else out
     _get_kernels()["im2col"](
         cupy.ascontiguousarray(x), n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols
     )
     return cols
 
 
-def col2im(cols, shape, kernel, stride, padding, dilation, out=None):
+def col2im(cols, shape, kernel, stride, padding, dilation, out=None, parallel=True):  # parallel: unused
     import cupy
 
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation

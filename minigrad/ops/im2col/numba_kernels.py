@@ -1,11 +1,16 @@
-"""im2col and col2im as Numba loops: the same maps as reference.py, compiled and parallel.
+"""im2col and col2im as Numba loops: the same maps as reference.py, compiled.
 
-The loops spell out the index arithmetic of reference.py's docstring directly, one kernel
-tap (c, i, j) at a time: for each output row y the tap reads input row y·sh - ph + i·dh, and
-along that row the innermost loop is a plain strided copy (contiguous for stride 1) between
-flat views of one image and its column matrix, with the output columns that fall in the
-padding worked out once per tap rather than tested per element. Both maps run their parallel loop over images, so no two threads ever write to the
-same place (col2im adds into an image only from that image's columns).
+The loops spell out the index arithmetic of reference.py's docstring directly, one image at
+a time. They read a channels-last copy of the input (N, H, W, C), so that the C values of
+one kernel tap, which sit side by side in a row of cols, are one contiguous run in the
+source too (for stride 1 the whole kernel row is: KW·C values); for each row of cols (one
+receptive field) and each kernel row i, the taps j that fall in the padding are worked out
+once rather than tested per element.
+
+Each map has two drivers over the images: a parallel one (prange; no two threads ever write
+to the same place, since col2im adds into an image only from that image's rows) and a serial
+one that releases the GIL, for callers that run several chunks of images on their own
+threads at once (the conv layer: see minigrad/parallel.py).
 """
 import os
 
@@ -36,52 +41,99 @@ def _inside(offset, stride, size, n_out):
     return min(lo, hi), hi
 
 
-@njit(parallel=True, cache=True)
-def _im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
-    n_images, channels, height, width = x.shape
-    columns = cols.reshape(-1)  # flat: cols[row, (n·OH + y)·OW + x] = columns[(row·N + n)·OH·OW + y·OW + x]
-    for n in prange(n_images):
-        image = x[n].reshape(-1)  # flat: x[n, c, h, w] = image[(c·H + h)·W + w]
-        for c in range(channels):
+@njit(cache=True)
+def _im2col_image(image, height, width, channels, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, entries, start):
+    """Image n's rows of cols: image is x_last[n] flat (x[n, c, h, w] = image[(h·W + w)·C + c]),
+    entries is cols flat, and the image's first row starts at entries[start]."""
+    row_length = kh * kw * channels
+    for y in range(oh):
+        for x_ in range(ow):
+            row = start + (y * ow + x_) * row_length  # where the field (y, x) starts
+            w0 = x_ * sw - pw
+            j_lo, j_hi = _inside(w0, dw, width, kw)  # the taps j that read a real column
             for i in range(kh):
-                y_lo, y_hi = _inside(i * dh - ph, sh, height, oh)
-                for j in range(kw):
-                    row = (c * kh + i) * kw + j
-                    x_lo, x_hi = _inside(j * dw - pw, sw, width, ow)
-                    for y in range(oh):
-                        dst = ((row * n_images + n) * oh + y) * ow  # cols[row, (n, y, x)] = columns[dst + x]
-                        if y < y_lo or y >= y_hi:  # this whole output row reads the padding
-                            for x_ in range(ow):
-                                columns[index(dst + x_)] = pad_value
-                            continue
-                        # x[n, c, h, x·sw + j·dw - pw] = image[src + x·sw], h = y·sh - ph + i·dh
-                        src = (c * height + y * sh - ph + i * dh) * width + j * dw - pw
-                        for x_ in range(x_lo):
-                            columns[index(dst + x_)] = pad_value
-                        for x_ in range(x_lo, x_hi):
-                            columns[index(dst + x_)] = image[index(src + x_ * sw)]
-                        for x_ in range(x_hi, ow):
-                            columns[index(dst + x_)] = pad_value
+                h = y * sh - ph + i * dh
+                dst = row + i * kw * channels
+                if h < 0 or h >= height:  # this kernel row reads the padding
+                    for k in range(kw * channels):
+                        entries[index(dst + k)] = pad_value
+                    continue
+                for k in range(j_lo * channels):
+                    entries[index(dst + k)] = pad_value
+                if dw == 1:  # the taps j_lo..j_hi-1 are one contiguous run in both
+                    src = (h * width + w0) * channels
+                    for k in range(j_lo * channels, j_hi * channels):
+                        entries[index(dst + k)] = image[index(src + k)]
+                else:
+                    for j in range(j_lo, j_hi):
+                        src = (h * width + w0 + j * dw) * channels
+                        for c in range(channels):
+                            entries[index(dst + j * channels + c)] = image[index(src + c)]
+                for k in range(j_hi * channels, kw * channels):
+                    entries[index(dst + k)] = pad_value
+
+
+@njit(cache=True)
+def _col2im_image(entries, start, height, width, channels, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, image):
+    """The adjoint of _im2col_image: image (out_last[n] flat) = the sum of image n's rows of
+    cols, each entry added back where _im2col_image copied it from."""
+    row_length = kh * kw * channels
+    image[:] = 0
+    for y in range(oh):
+        for x_ in range(ow):
+            row = start + (y * ow + x_) * row_length
+            w0 = x_ * sw - pw
+            j_lo, j_hi = _inside(w0, dw, width, kw)
+            for i in range(kh):
+                h = y * sh - ph + i * dh
+                if h < 0 or h >= height:
+                    continue
+                dst = row + i * kw * channels
+                if dw == 1:
+                    src = (h * width + w0) * channels
+                    for k in range(j_lo * channels, j_hi * channels):
+                        image[index(src + k)] += entries[index(dst + k)]
+                else:
+                    for j in range(j_lo, j_hi):
+                        src = (h * width + w0 + j * dw) * channels
+                        for c in range(channels):
+                            image[index(src + c)] += entries[index(dst + j * channels + c)]
 
 
 @njit(parallel=True, cache=True)
-def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):
-    n_images, channels, height, width = out.shape
-    columns = cols.reshape(-1)
+def _im2col_parallel(x_last, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
+    n_images, height, width, channels = x_last.shape
+    entries = cols.reshape(-1)
     for n in prange(n_images):
-        image = out[n].reshape(-1)
-        image[:] = 0
-        for c in range(channels):
-            for i in range(kh):
-                y_lo, y_hi = _inside(i * dh - ph, sh, height, oh)
-                for j in range(kw):
-                    row = (c * kh + i) * kw + j
-                    x_lo, x_hi = _inside(j * dw - pw, sw, width, ow)
-                    for y in range(y_lo, y_hi):
-                        dst = ((row * n_images + n) * oh + y) * ow
-                        src = (c * height + y * sh - ph + i * dh) * width + j * dw - pw
-                        for x_ in range(x_lo, x_hi):
-                            image[index(src + x_ * sw)] += columns[index(dst + x_)]
+        _im2col_image(x_last[n].reshape(-1), height, width, channels, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow,
+                      pad_value, entries, n * oh * ow * kh * kw * channels)
+
+
+@njit(nogil=True, cache=True)
+def _im2col_serial(x_last, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
+    n_images, height, width, channels = x_last.shape
+    entries = cols.reshape(-1)
+    for n in range(n_images):
+        _im2col_image(x_last[n].reshape(-1), height, width, channels, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow,
+                      pad_value, entries, n * oh * ow * kh * kw * channels)
+
+
+@njit(parallel=True, cache=True)
+def _col2im_parallel(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out_last):
+    n_images, height, width, channels = out_last.shape
+    entries = cols.reshape(-1)
+    for n in prange(n_images):
+        _col2im_image(entries, n * oh * ow * kh * kw * channels, height, width, channels, kh, kw, sh, sw, ph, pw,
+                      dh, dw, oh, ow, out_last[n].reshape(-1))
+
+
+@njit(nogil=True, cache=True)
+def _col2im_serial(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out_last):
+    n_images, height, width, channels = out_last.shape
+    entries = cols.reshape(-1)
+    for n in range(n_images):
+        _col2im_image(entries, n * oh * ow * kh * kw * channels, height, width, channels, kh, kw, sh, sw, ph, pw,
+                      dh, dw, oh, ow, out_last[n].reshape(-1))
 
 
 def _check_out(out):
@@ -90,18 +142,24 @@ def _check_out(out):
     return out
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None):
+def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None, parallel=True):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype) if out is None else _check_out(out)
-    _im2col(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols)
+    cols = np.empty((n * oh * ow, kh * kw * c), dtype=x.dtype) if out is None else _check_out(out)
+    x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # channels last: a tap's C values side by side
+    kernel = _im2col_parallel if parallel else _im2col_serial
+    kernel(x_last, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols)
     return cols
 
 
-def col2im(cols, shape, kernel, stride, padding, dilation, out=None):
+def col2im(cols, shape, kernel, stride, padding, dilation, out=None, parallel=True):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    oh, ow = output_size(shape[2], kh, sh, ph, dh), output_size(shape[3], kw, sw, pw, dw)
-    out = np.empty(shape, dtype=cols.dtype) if out is None else _check_out(out)
-    _col2im(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
+    n, c, h, w = shape
+    oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
+    out = np.empty(shape, dtype=cols.dtype) if out is None else out
+    out_last = np.empty((n, h, w, c), dtype=cols.dtype)  # summed channels last, then moved into place
+    kernel = _col2im_parallel if parallel else _col2im_serial
+    kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out_last)
+    out[...] = out_last.transpose(0, 3, 1, 2)
     return out

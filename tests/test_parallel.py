@@ -1,0 +1,61 @@
+"""minigrad.parallel: every worker runs once, errors reach the caller, BLAS is single-threaded
+inside and restored after."""
+import threading
+
+import numpy as np
+import pytest
+
+from minigrad import parallel
+
+
+def test_every_worker_runs_once_and_the_caller_is_worker_zero():
+    seen = []
+    lock = threading.Lock()
+
+    def work(worker):
+        with lock:
+            seen.append((worker, threading.get_ident()))
+
+    parallel.run_on_workers(work, 3)
+    assert sorted(worker for worker, _ in seen) == [0, 1, 2]
+    assert dict(seen)[0] == threading.get_ident()
+
+
+def test_an_error_in_a_worker_is_raised_in_the_caller_after_the_others_finish():
+    finished = []
+
+    def work(worker):
+        if worker == 1:
+            raise KeyError("worker 1 failed")
+        finished.append(worker)
+
+    with pytest.raises(KeyError, match="worker 1 failed"):
+        parallel.run_on_workers(work, 3)
+    assert sorted(finished) == [0, 2]
+
+
+@pytest.mark.skipif(not parallel._functions(), reason="NumPy's BLAS here is not an OpenBLAS this module can control")
+def test_blas_runs_on_one_thread_inside_and_gets_its_threads_back_after():
+    get, _ = parallel._functions()
+    before = get()
+    inside = []
+    parallel.run_on_workers(lambda worker: inside.append(get()), 2)
+    assert inside == [1, 1] and get() == before == parallel.workers()
+    with pytest.raises(ZeroDivisionError), parallel.single_threaded_blas():
+        1 / 0
+    assert get() == before
+
+
+def test_matrix_products_on_two_workers_at_once_are_exact():
+    # OpenBLAS called from two threads at once, each single-threaded: same results as alone
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 300, 200)), rng.standard_normal((2, 200, 100))
+    results = [None, None]
+
+    def work(worker):
+        for _ in range(5):
+            results[worker] = a[worker] @ b[worker]
+
+    parallel.run_on_workers(work, 2)
+    for k in range(2):
+        np.testing.assert_array_equal(results[k], a[k] @ b[k])
