@@ -12,7 +12,8 @@ for two threads would put four threads on two cores. NumPy has no setting for th
 `single_threaded_blas` finds the OpenBLAS library NumPy loaded and calls its C functions
 (openblas_set_num_threads) through ctypes. Where it finds none (NumPy built on MKL or Apple's
 Accelerate, or not Linux) `workers()` is 1, and callers run their chunks one after another
-with the library's own threads, as before.
+with the library's own threads, as before; MINIGRAD_WORKERS=1 in the environment asks for
+that too (to compare, or to rule the threads out when debugging).
 
     def work(worker):                    # worker = 0 .. n-1; the calling thread is worker 0
         for k in range(worker, len(chunks), n):
