@@ -31,14 +31,34 @@ _pool = None
 _lock = threading.Lock()
 
 
+def _numpy_blas_is_openblas():
+    """What NumPy says it was built with (NumPy >= 1.26); True when it cannot say."""
+    import numpy
+
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except Exception:  # older NumPy: no machine-readable config; the library search decides
+        return True
+    return "openblas" in blas.lower()
+
+
 def _openblas_functions():
-    """openblas_{get,set}_num_threads of the OpenBLAS this process loaded, or ()."""
+    """openblas_{get,set}_num_threads of the OpenBLAS NumPy loaded, or ()."""
+    import numpy  # loads its BLAS, so that it is mapped below
+
+    if not _numpy_blas_is_openblas():
+        return ()
     try:
         with open("/proc/self/maps") as maps:  # Linux: the libraries mapped into this process
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
     except OSError:
         return ()
-    for path in sorted(p for p in paths if "openblas" in os.path.basename(p).lower()):
+    # NumPy's own copy first (numpy.libs/ or numpy/.libs/ of a wheel), should another library
+    # in this process have brought an OpenBLAS of its own
+    numpy_home = os.path.dirname(numpy.__file__)
+    candidates = sorted((p for p in paths if "openblas" in os.path.basename(p).lower()),
+                        key=lambda p: not p.startswith(numpy_home))
+    for path in candidates:
         try:
             library = ctypes.CDLL(path)  # already loaded: this only returns a handle to it
         except OSError:
@@ -57,8 +77,6 @@ def _openblas_functions():
 def _functions():
     global _blas
     if _blas is None:
-        import numpy  # noqa: F401  (loads its BLAS, so that it can be found)
-
         _blas = () if os.environ.get("MINIGRAD_WORKERS") == "1" else _openblas_functions()
     return _blas
 
