@@ -33,8 +33,8 @@ index = np.uint64
 
 @njit(cache=True, inline="always")
 def _inside(offset, stride, size, n_out):
-    """The output positions o (lo <= o < hi) whose input position o·stride + offset lies in
-    0..size-1; the others read the padding."""
+    """The o (lo <= o < hi) whose input position o·stride + offset lies in 0..size-1; the
+    others read the padding. Here o is a kernel tap j: offset = x·sw - pw, stride = dw."""
     lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
     hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
     hi = min(hi, n_out)
@@ -100,6 +100,10 @@ def _col2im_image(entries, start, height, width, channels, kh, kw, sh, sw, ph, p
                             image[index(src + c)] += entries[index(dst + j * channels + c)]
 
 
+# The drivers: the same loop over images, once with prange and once serial and GIL-free. They
+# are separate functions, not one function compiled twice, because Numba's on-disk cache keys
+# compiled code by the function's bytecode and signature, not by options like parallel=True:
+# the second compilation could load the first one's machine code.
 @njit(parallel=True, cache=True)
 def _im2col_parallel(x_last, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, pad_value, cols):
     n_images, height, width, channels = x_last.shape
