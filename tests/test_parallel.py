@@ -59,3 +59,17 @@ def test_matrix_products_on_two_workers_at_once_are_exact():
     parallel.run_on_workers(work, 2)
     for k in range(2):
         np.testing.assert_array_equal(results[k], a[k] @ b[k])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_fresh_pool_instead_of_its_parents_dead_threads():
+    import multiprocessing
+
+    parallel.run_on_workers(lambda worker: None, 2)  # the parent's pool now has a thread
+    child = multiprocessing.get_context("fork").Process(target=parallel.run_on_workers, args=(lambda worker: None, 2))
+    child.start()
+    child.join(timeout=30)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung and child.exitcode == 0
