@@ -44,7 +44,7 @@ def pad_planes(x, ph, pw):
     return padded.reshape(n, c, -1), w + 2 * pw
 
 
-BLOCK = 4  # filters per pass of the forward and dw loops
+BLOCK = 4  # filters per pass of the forward and dw loops (written out for four below)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -94,7 +94,7 @@ def _weight_grad(xpad, wp, g, per_image):
     padded_filters, kh, kw = per_image.shape[1], per_image.shape[3], per_image.shape[4]
     filters, length = g.shape[1], g.shape[2] * wp
     for n in prange(n_images):
-        wide = np.zeros((BLOCK, length), dtype=g.dtype)  # four planes of G on the wide grid
+        wide = np.empty((BLOCK, length), dtype=g.dtype)  # four planes of G on the wide grid
         for f in range(0, padded_filters, BLOCK):
             for q in range(BLOCK):
                 if f + q < filters:
