@@ -27,7 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _blas = None  # (get_num_threads, set_num_threads) C functions, or () when there are none
-_pool = None
+_pool, _pool_size = None, 0
 _lock = threading.Lock()
 
 
@@ -122,17 +122,17 @@ def run_on_workers(work, n):
 
 
 def _thread_pool(size):
-    global _pool
+    global _pool, _pool_size
     with _lock:
-        if _pool is None or _pool._max_workers < size:
-            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minigrad-worker")
+        if _pool_size < size:
+            _pool, _pool_size = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minigrad-worker"), size
         return _pool
 
 
 def _forget_pool():
     """A forked child has none of its parent's threads: start a fresh pool there."""
-    global _pool, _lock
-    _pool, _lock = None, threading.Lock()
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

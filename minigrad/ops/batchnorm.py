@@ -45,7 +45,7 @@ class BatchNorm(Function):
                 from . import batchnorm_numba
 
                 y, mean, var = batchnorm_numba.forward(x, gamma, beta, eps)
-                self.x, self.mean, self.inv_std_exact = x, mean, 1 / np.sqrt(var + eps)  # backward recomputes x̂
+                self.x, self.mean = x, mean  # backward recomputes x̂ from them and inv_std
             else:
                 mean = x.mean(axis=self.axes)
                 var = x.var(axis=self.axes)
@@ -67,7 +67,7 @@ class BatchNorm(Function):
         if self.fused:
             from . import batchnorm_numba
 
-            return batchnorm_numba.backward(dy, self.x, self.mean, self.gamma.ravel(), self.inv_std_exact)
+            return batchnorm_numba.backward(dy, self.x, self.mean, self.gamma.ravel(), self.inv_std.ravel())
         dbeta = dy.sum(axis=self.axes)
         dgamma = (dy * self.x_hat).sum(axis=self.axes)
         scale = self.gamma * self.inv_std

@@ -86,7 +86,7 @@ def forward(x, gamma, beta, eps):
 
 
 def backward(dy, x, mean, gamma, inv_std):
-    """-> (dx, dgamma, dbeta); mean and inv_std float64 (C,), as forward computed them."""
+    """-> (dx, dgamma, dbeta); mean (C,) as forward computed it, inv_std (C,)."""
     dy3 = as_ncl(dy)
     dx = np.empty_like(dy3)
     dgamma, dbeta = np.empty(dy.shape[1]), np.empty(dy.shape[1])
