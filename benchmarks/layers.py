@@ -1,8 +1,7 @@
 """Forward + backward time of each layer op at the seed models' shapes (batch 128).
 
-Compares minigrad with each im2col implementation ("numpy", "numba") and with its default
-choice ("auto": direct loops for convs with few input channels, conv.py) against PyTorch CPU,
-measured in the same run, each in its own worker process (their thread pools would fight over the cores
+Compares minigrad with its reference kernels (minigrad/ops/, plain NumPy) and with its fast
+ones (minigrad/fast/, the default) against PyTorch CPU, measured in the same run, each in its own worker process (their thread pools would fight over the cores
 otherwise), the workers taking turns (turns.py says why):
 
     python benchmarks/layers.py                 # table of medians (min-max) and ratios
@@ -35,7 +34,7 @@ CASES = {
     "lenet avgpool 2/2": ("avg_pool", (BATCH, 6, 28, 28), dict(kernel=2, stride=2)),
     "lenet linear 400→120": ("linear", (BATCH, 400), dict(out=120)),
 }
-BACKENDS = ["torch", "minigrad-numpy", "minigrad-numba", "minigrad-auto"]
+BACKENDS = ["torch", "minigrad-reference", "minigrad-fast"]
 
 
 def minigrad_step(op, shape, params, rng):
@@ -109,8 +108,7 @@ def serve_case(backend, name):
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
         make = torch_step
     else:
-        if backend != "minigrad-auto":  # auto: what a model gets, no implementation pinned
-            os.environ["MINIGRAD_IM2COL"] = backend.split("-", 1)[1]
+        minigrad.set_kernels(backend.split("-", 1)[1])
         make = minigrad_step
     op, shape, params = CASES[name]
     serve(lambda: make(op, shape, params, np.random.default_rng(0)))

@@ -5,22 +5,18 @@
     loss = (x * x).sum()
     loss.backward()          # x.grad == 2x
 
-Import minigrad before NumPy for full CPU speed: see the note on OpenBLAS threads below.
+Two rooms: minigrad/ops/ is the math (each op's forward and backward as plain array code),
+minigrad/fast/ the compiled kernels that run in its place unless
+``minigrad.set_kernels("reference")`` (or MINIGRAD_KERNELS=reference) says otherwise.
 """
-import os as _os
+from .fast import process as _process
 
-# NumPy's OpenBLAS keeps its worker threads spinning for a while after every matrix product,
-# and the Numba kernels that run next (im2col, col2im, pooling) then share the cores with
-# spinning threads and take twice as long (benchmarks/README.md). A short spin timeout lets
-# those threads sleep. OpenBLAS reads this when NumPy first loads it, so it only helps if
-# minigrad is imported before NumPy (the examples and benchmarks do); set it yourself otherwise.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from .allocator import tune_malloc as _tune_malloc  # noqa: E402
-
-_tune_malloc()  # reuse the memory of the last step's arrays instead of faulting it in again
+# Before NumPy loads: the fast kernels' process settings (all listed, with their off switch,
+# in minigrad/fast/process.py).
+_process.tune()
 
 from . import nn, ops, optim  # noqa: E402,F401
+from .fast import get_kernels, set_kernels, use_kernels
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (

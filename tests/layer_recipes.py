@@ -1,8 +1,9 @@
 """The table of layer ops under test (conv, pooling, batch norm, linear, dropout).
 
-Each entry has the fused op with its hand-derived backward (`fn`), a slow reference written
-from core primitives so that autograd derives its backward (`composed`, DeZero's
-conv2d_simple idea), PyTorch's version (`torch`), and a strategy drawing shapes and
+Each entry has the op with its hand-derived backward (`fn`: the reference in minigrad/ops/ or
+its fast twin, whichever the kernels switch selects), a slow reference written from core
+primitives so that autograd derives its backward (`composed`, DeZero's conv2d_simple idea:
+the tests' oracle), PyTorch's version (`torch`), and a strategy drawing shapes and
 hyper-parameters: batch 1 included, non-square inputs and kernels, stride 1-3, padding 0-3,
 kernel 1-5, overlapping pooling windows.
 """
@@ -120,14 +121,24 @@ def torch_batch_norm(x, gamma, beta):
     return TF.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
 
 
-def on_cpu(impl):
-    """conv2d pinned to ``impl`` on the CPU (the GPU has one implementation)."""
-    return lambda x, w, b, **p: mg.conv2d(x, w, b, impl=impl if x.device == "cpu" else None, **p)
+def conv2d_on_path(direct):
+    """conv2d with the fast twin's path pinned: direct loops (where they apply: stride and
+    dilation 1, on the CPU) or im2col and matrix products. In reference mode: the reference."""
+    from minigrad.fast.conv import Conv2d
+
+    def call(x, w, b, **params):
+        saved, Conv2d.direct_max_field = Conv2d.direct_max_field, (10**9 if direct else 0)
+        try:
+            return mg.conv2d(x, w, b, **params)
+        finally:
+            Conv2d.direct_max_field = saved
+    return call
 
 
 LAYER_RECIPES = [
-    LayerRecipe("conv2d", on_cpu("numba"), conv2d_composed, conv_case(), torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
-    LayerRecipe("conv2d_direct", on_cpu("direct"), conv2d_composed, conv_case(unit_stride=True),
+    LayerRecipe("conv2d", conv2d_on_path(direct=False), conv2d_composed, conv_case(),
+                torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
+    LayerRecipe("conv2d_direct", conv2d_on_path(direct=True), conv2d_composed, conv_case(unit_stride=True),
                 torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
     LayerRecipe(
         "max_pool2d", lambda x, **p: mg.max_pool2d(x, **p),

@@ -1,14 +1,14 @@
-"""The im2col/col2im implementations agree with each other and with the definition."""
-import os
-
+"""im2col/col2im: the reference (minigrad/ops/im2col.py) and the fast kernels
+(minigrad/fast/im2col_numba.py, im2col_cupy.py) agree with each other and with the definition."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
-from minigrad.ops import im2col as I
+from minigrad.ops import im2col as reference
+from minigrad.ops.geometry import output_size
 
-CPU_IMPLS = ["numpy", "numba"]
+numba_kernels = pytest.importorskip("minigrad.fast.im2col_numba", reason="Numba is not installed")
 
 
 @st.composite
@@ -28,7 +28,7 @@ def im2col_by_definition(x, kernel, stride, padding, dilation, pad_value=0.0):
     """Straight from the docstring: one loop iteration per entry."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
-    oh, ow = I.output_size(h, kh, sh, ph, dh), I.output_size(w, kw, sw, pw, dw)
+    oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
     cols = np.full((n * oh * ow, kh * kw * c), pad_value, dtype=x.dtype)
     for b in range(n):
         for y in range(oh):
@@ -47,10 +47,12 @@ def test_im2col_implementations_agree_bit_for_bit_with_the_definition(case, seed
     shape, geo, dtype = case
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     expected = im2col_by_definition(x, *geo, pad_value=pad_value)
-    for impl, parallel in [("numpy", True), ("numba", True), ("numba", False)]:  # the Numba kernels' two drivers
-        cols = I.im2col(x, *geo, pad_value=pad_value, impl=impl, parallel=parallel)
+    results = {"reference": reference.im2col(x, *geo, pad_value=pad_value)}
+    for parallel in (True, False):  # the Numba kernels' two drivers
+        results[f"numba, parallel={parallel}"] = numba_kernels.im2col(x, *geo, pad_value=pad_value, parallel=parallel)
+    for name, cols in results.items():
         assert cols.dtype == dtype
-        np.testing.assert_array_equal(cols, expected, err_msg=f"{impl}, parallel={parallel}")
+        np.testing.assert_array_equal(cols, expected, err_msg=name)
 
 
 @given(case=geometry(), seed=st.integers(0, 2**32 - 1))
@@ -61,32 +63,15 @@ def test_col2im_is_the_adjoint_of_im2col_in_every_implementation(case, seed):
     x = rng.standard_normal(shape)
     cols = im2col_by_definition(x, *geo)
     g = rng.standard_normal(cols.shape)
-    results = {impl: I.col2im(g.astype(dtype), shape, *geo, impl=impl) for impl in CPU_IMPLS}
-    results["numba serial"] = I.col2im(g.astype(dtype), shape, *geo, impl="numba", parallel=False)
+    results = {"reference": reference.col2im(g.astype(dtype), shape, *geo),
+               "numba": numba_kernels.col2im(g.astype(dtype), shape, *geo),
+               "numba serial": numba_kernels.col2im(g.astype(dtype), shape, *geo, parallel=False)}
     for impl, back in results.items():
         assert back.shape == shape and back.dtype == dtype
         np.testing.assert_allclose((x * back).sum(), (cols * g).sum(), rtol=1e-4 if dtype == np.float32 else 1e-10)
     tol = 1e-5 if dtype == np.float32 else 1e-12  # different summation orders: round-off only
-    np.testing.assert_allclose(results["numba"], results["numpy"], rtol=tol, atol=tol)
+    np.testing.assert_allclose(results["numba"], results["reference"], rtol=tol, atol=tol)
     np.testing.assert_array_equal(results["numba serial"], results["numba"])  # same sums, same order
-
-
-def test_choice_follows_argument_then_environment(monkeypatch):
-    x = np.zeros((1, 1, 3, 3), dtype=np.float32)
-    assert I.choose(x, "numpy").__name__.endswith("reference")
-    monkeypatch.setenv("MINIGRAD_IM2COL", "numpy")
-    assert I.choose(x).__name__.endswith("reference")
-    monkeypatch.setenv("MINIGRAD_IM2COL", "numba")
-    assert I.choose(x).__name__.endswith("numba_kernels")
-    with pytest.raises(ValueError, match="needs a CuPy"):
-        I.choose(x, "cupy")
-    with pytest.raises(ValueError, match="unknown implementation"):
-        I.choose(x, "fortran")
-
-
-def test_numba_is_the_default_on_the_cpu(monkeypatch):
-    monkeypatch.delenv("MINIGRAD_IM2COL", raising=False)
-    assert I.choose(np.zeros((1, 1, 2, 2))).__name__.endswith("numba_kernels")
 
 
 cuda = pytest.mark.skipif(not mg.cuda_is_available(), reason="CuPy with a CUDA GPU is not available")
@@ -96,13 +81,16 @@ cuda = pytest.mark.skipif(not mg.cuda_is_available(), reason="CuPy with a CUDA G
 @given(case=geometry(), seed=st.integers(0, 2**32 - 1), pad_value=st.sampled_from([0.0, -np.inf]))
 def test_cupy_kernels_agree_with_the_reference(case, seed, pad_value):
     import cupy
+    from minigrad.fast import im2col_cupy
 
     shape, geo, dtype = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
-    cols = I.im2col(cupy.asarray(x), *geo, pad_value=pad_value)
-    np.testing.assert_array_equal(cols.get(), I.im2col(x, *geo, pad_value=pad_value, impl="numpy"))
+    cols = im2col_cupy.im2col(cupy.asarray(x), *geo, pad_value=pad_value)
+    np.testing.assert_array_equal(cols.get(), reference.im2col(x, *geo, pad_value=pad_value))
+    np.testing.assert_array_equal(reference.im2col(cupy.asarray(x), *geo, pad_value=pad_value).get(), cols.get())
     g = rng.standard_normal(cols.shape).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(I.col2im(cupy.asarray(g), shape, *geo).get(),
-                               I.col2im(g, shape, *geo, impl="numpy"), rtol=tol, atol=tol)
+    expected = reference.col2im(g, shape, *geo)
+    np.testing.assert_allclose(im2col_cupy.col2im(cupy.asarray(g), shape, *geo).get(), expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(reference.col2im(cupy.asarray(g), shape, *geo).get(), expected, rtol=tol, atol=tol)

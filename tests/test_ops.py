@@ -50,32 +50,3 @@ def test_matches_torch(recipe, dtype, data):
 def test_cuda_matches_cpu(recipe, data):
     arrays, params, rng = draw_inputs(data, recipe)
     check_cuda_matches_cpu(recipe, arrays, params, rng)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name, derivative", [
-    ("relu", lambda x, y: (x > 0).astype(x.dtype)),
-    ("sigmoid", lambda x, y: y * (1 - y)),
-    ("tanh", lambda x, y: 1 - y * y),
-])
-def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(name, derivative, dtype, monkeypatch):
-    # The hypothesis recipes draw small arrays, which stay in NumPy; above LOOP_MIN_SIZE the
-    # CPU takes one Numba loop (activation_numba.py). The upstream gradient is transposed
-    # (not C-contiguous) to check that the loop reads it in the right order.
-    from minigrad.ops import activation, activation_numba
-
-    calls = []
-    loop = activation_numba.backward
-    monkeypatch.setattr(activation_numba, "backward", lambda *args: calls.append(args[0]) or loop(*args))
-
-    rng = np.random.default_rng(0)
-    shape = (activation.LOOP_MIN_SIZE // 64 + 3, 64)
-    x = rng.standard_normal(shape).astype(dtype)
-    x[0, :4] = 0  # ReLU's derivative at exactly 0 is 0
-    g = rng.standard_normal(shape[::-1]).astype(dtype).T
-    xt = mg.tensor(x, requires_grad=True)
-    y = getattr(mg, name)(xt)
-    y.backward(mg.tensor(g))
-    tol = 1e-6 if dtype == np.float32 else 1e-14
-    np.testing.assert_allclose(xt.grad.numpy(), g * derivative(x, y.numpy()), rtol=tol, atol=tol)
-    assert calls == [name]

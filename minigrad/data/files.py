@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import os
 import pathlib
-import shutil
 import tempfile
 import urllib.request
 
@@ -114,8 +113,3 @@ class progress_bar:
         if self.bar is not None:
             self.bar.close()
 
-
-def copy_atomically(source, destination):
-    tmp = pathlib.Path(str(destination) + ".part")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, destination)

@@ -14,7 +14,7 @@ import numpy as np
 
 
 from ..backend import get_array_module, get_default_dtype
-from ..ops import rnn as F
+from ..ops import rnn as rnn_ops
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -50,7 +50,7 @@ class RNNCell(_Cell):
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh)."""
 
     def forward(self, x, h=None):
-        return F.rnn_cell(x, self.zeros(x) if h is None else h, *self.weights())
+        return rnn_ops.rnn_cell(x, self.zeros(x) if h is None else h, *self.weights())
 
 
 class LSTMCell(_Cell):
@@ -60,7 +60,7 @@ class LSTMCell(_Cell):
 
     def forward(self, x, state=None):
         h, c = (self.zeros(x), self.zeros(x)) if state is None else state
-        return F.lstm_cell(x, h, c, *self.weights())
+        return rnn_ops.lstm_cell(x, h, c, *self.weights())
 
 
 class GRUCell(_Cell):
@@ -69,7 +69,7 @@ class GRUCell(_Cell):
     gates = 3
 
     def forward(self, x, h=None):
-        return F.gru_cell(x, self.zeros(x) if h is None else h, *self.weights())
+        return rnn_ops.gru_cell(x, self.zeros(x) if h is None else h, *self.weights())
 
 
 def detach_state(state):

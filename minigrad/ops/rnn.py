@@ -80,8 +80,8 @@ class LSTMCellStep(Function):
             raise ValueError(f"lstm_cell: cell state shape {c.shape} differs from hidden shape {h.shape}")
         xp = get_array_module(x)
         a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-        i, f, g, o = xp.split(a, 4, axis=1)
-        i, f, o, g = _sigmoid(xp, i), _sigmoid(xp, f), _sigmoid(xp, o), xp.tanh(g)
+        a_i, a_f, a_g, a_o = xp.split(a, 4, axis=1)
+        i, f, g, o = _sigmoid(xp, a_i), _sigmoid(xp, a_f), xp.tanh(a_g), _sigmoid(xp, a_o)
         c_new = f * c + i * g
         tanh_c = xp.tanh(c_new)
         self.saved = (x, h, w_ih, w_hh)

@@ -1,5 +1,7 @@
 """Direct convolution loops in Numba, for layers with few input channels (the first layer).
 
+Used by the fast Conv2d (conv.py) in place of im2col and the matrix products.
+
 im2col copies every input pixel KH·KW times. With C·KH·KW small (LeNet's first layer: one
 channel, 5x5) the column matrix is 25x the image and the matrix products that read it are
 too thin to be anything but memory-bound, so reading and writing those copies is most of
@@ -33,7 +35,7 @@ are never stored.
 import numpy as np
 from numba import njit, prange
 
-from .im2col.numba_kernels import index  # unsigned offsets: see there (also sets the OpenMP wait policy)
+from .im2col_numba import index  # unsigned offsets: see there
 
 
 def pad_planes(x, ph, pw):

@@ -31,7 +31,3 @@ def give(array):
     stack = _free.setdefault(_key(array.shape, array.dtype, xp), [])
     if len(stack) < MAX_PER_KEY and not any(a is array for a in stack):
         stack.append(array)
-
-
-def clear():
-    _free.clear()

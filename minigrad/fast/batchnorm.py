@@ -1,6 +1,6 @@
-"""Batch norm in training mode as Numba loops: the fast CPU path of batchnorm.BatchNorm.
+"""Batch norm in training mode as Numba loops: the fast CPU twin of ops/batchnorm.py's BatchNorm.
 
-The same formulas as batchnorm.py's docstring, computed one channel per parallel iteration
+The same formulas as that op's docstring, computed one channel per parallel iteration
 over a (N, C, L) view (L = H·W, or 1 for a (N, C) input), with float64 accumulators:
 
     forward:   μ = Σx / M,  var = Σ(x - μ)² / M  (two passes: stable),  x̂ = (x - μ)/σ,  y = γ x̂ + β
@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .im2col import numba_kernels  # noqa: F401  (sets the OpenMP wait policy before Numba's pool starts)
+from ..ops import batchnorm as reference
 
 
 FAST_SUMS = {"reassoc", "contract"}  # reorder additions, fuse multiply-adds; nothing else
@@ -93,3 +93,24 @@ def backward(dy, x, mean, gamma, inv_std):
     _backward(dy3, as_ncl(x), mean, gamma, inv_std, dx, dgamma, dbeta)
     return dx.reshape(dy.shape), dgamma.astype(dy.dtype), dbeta.astype(dy.dtype)
 
+
+
+class BatchNorm(reference.BatchNorm):
+    """Training mode on floating-point arrays runs the loops above; eval mode (one product
+    per element, which NumPy does in one pass anyway) runs the reference."""
+
+    def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5):
+        self.fused = training and x.dtype.kind == "f"
+        if not self.fused:
+            return super().forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
+        _, shape = reference.check_batch_norm_inputs(x, gamma, beta, training)
+        y, mean, var = forward(x, gamma, beta, eps)
+        reference.update_running_statistics(running_mean, running_var, mean, var, momentum, x.size // x.shape[1])
+        self.x, self.mean, self.gamma = x, mean, gamma  # backward recomputes x̂ from them and inv_std
+        self.inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype)
+        return y
+
+    def backward(self, dy):
+        if not self.fused:
+            return super().backward(dy)
+        return backward(dy, self.x, self.mean, self.gamma, self.inv_std)

@@ -1,6 +1,6 @@
-"""im2col and col2im as Numba loops: the same maps as reference.py, compiled.
+"""im2col and col2im as Numba loops: the same maps as minigrad/ops/im2col.py, compiled.
 
-The loops spell out the index arithmetic of reference.py's docstring directly, one image at
+The loops spell out the index arithmetic of that module's docstring directly, one image at
 a time. They read a channels-last copy of the input (N, H, W, C), so that the C values of
 one kernel tap, which sit side by side in a row of cols, are one contiguous run in the
 source too (for stride 1 the whole kernel row is: KW·C values); for each row of cols (one
@@ -10,18 +10,12 @@ once rather than tested per element.
 Each map has two drivers over the images: a parallel one (prange; no two threads ever write
 to the same place, since col2im adds into an image only from that image's rows) and a serial
 one that releases the GIL, for callers that run several chunks of images on their own
-threads at once (the conv layer: see minigrad/parallel.py).
+threads at once (the conv layer: see parallel.py).
 """
-import os
+import numpy as np
+from numba import njit, prange
 
-# Numba's OpenMP workers spin-wait between kernels and steal the cores OpenBLAS needs for the
-# GEMM that follows: passive waiting made a conv layer about a third faster (benchmarks/).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
-
-from .reference import output_size
+from ..ops.geometry import output_size
 
 
 # Numba treats a signed index as Python does: a negative one counts from the end, so it tests

@@ -1,11 +1,11 @@
-"""Max and average pooling as direct Numba loops: the fast CPU paths of pooling.py's ops.
+"""Max and average pooling as direct Numba loops: the fast CPU twins of ops/pooling.py's ops.
 
-The im2col route (pooling.py) builds a column matrix just to take a max over each row;
+The im2col route (ops/pooling.py) builds a column matrix just to take a max over each row;
 here each window is scanned in place, and the arg-max is kept as a flat index into the
 input plane (h·W + w) so the backward pass can scatter straight to it. Same tie rule: the
 first maximal element in row-major window order wins. One thread per (image, channel)
 plane, so no two threads ever add into the same dx element. Planes are indexed flat with
-unsigned offsets (see im2col/numba_kernels.py: Numba then skips its negative-index test).
+unsigned offsets (see im2col_numba.py: Numba then skips its negative-index test).
 
 Average pooling likewise sums each window in place (padding counts as zero, divisor KH·KW as
 in PyTorch's default) and its backward adds g/(KH·KW) to every element of the window.
@@ -13,7 +13,8 @@ in PyTorch's default) and its backward adds g/(KH·KW) to every element of the w
 import numpy as np
 from numba import njit, prange
 
-from .im2col.numba_kernels import index  # (importing it also sets the OpenMP wait policy before Numba starts)
+from ..ops import pooling as reference
+from .im2col_numba import index
 
 
 @njit(parallel=True, cache=True)
@@ -120,3 +121,24 @@ def avg_pool_backward(g, kernel, stride, padding, x_shape):
     dx = np.zeros(x_shape, dtype=g.dtype)
     _avg_backward(np.ascontiguousarray(g), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dx)
     return dx
+
+
+class MaxPool2d(reference.MaxPool2d):
+    def forward(self, x, kernel_size=2, stride=None, padding=0):
+        self.geometry, out_shape = reference.window_geometry("max_pool2d", x, kernel_size, stride, padding)
+        self.x_shape = x.shape
+        y, self.winner = max_pool_forward(x, *self.geometry[:3], out_shape)
+        return y
+
+    def backward(self, g):
+        return max_pool_backward(g, self.winner, self.x_shape)
+
+
+class AvgPool2d(reference.AvgPool2d):
+    def forward(self, x, kernel_size=2, stride=None, padding=0):
+        self.geometry, out_shape = reference.window_geometry("avg_pool2d", x, kernel_size, stride, padding)
+        self.x_shape = x.shape
+        return avg_pool_forward(x, *self.geometry[:3], out_shape)
+
+    def backward(self, g):
+        return avg_pool_backward(g, *self.geometry[:3], self.x_shape)

@@ -1,13 +1,13 @@
 """im2col and col2im as CuPy elementwise kernels: one GPU thread per output element.
 
-im2col: a thread per entry of cols reads its input pixel (the map of reference.py); the
+im2col: a thread per entry of cols reads its input pixel (the map of minigrad/ops/im2col.py); the
 threads of one row of cols read the NCHW input directly (a GPU does not need the
 channels-last copy the CPU kernels make).
 col2im: a thread per *input pixel* gathers every cols entry that was copied from it, so
 threads never write to the same place and no atomic adds are needed. Pixel (h, w) was copied
 by kernel row i into output row y when h + ph - i·dh = y·sh for an integer 0 <= y < OH.
 """
-from .reference import output_size
+from ..ops.geometry import output_size
 
 _kernels = {}
 

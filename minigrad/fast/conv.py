@@ -1,0 +1,183 @@
+"""The fast twin of ops/conv.py's Conv2d: the same products, computed in chunks of images on
+every core, with compiled im2col/col2im, or as direct loops for layers with few channels.
+
+Three things make it faster than the reference, each measured in benchmarks/README.md:
+
+* Chunks of images. The column matrix is KH·KW times the size of x. Both passes walk the
+  batch a few images at a time (chunks whose columns fit in ``chunk_bytes``; the products of
+  the reference then run per chunk and dWm sums over the chunks), each core taking its own
+  chunks start to finish (parallel.py), in column buffers reused from step to step
+  (workspace.py). Backward rebuilds each chunk's columns from x, one more im2col instead of
+  keeping the whole batch's columns; a batch whose column matrix fits in ``keep_bytes``
+  keeps it instead and skips that im2col.
+* Compiled im2col/col2im: Numba loops on the CPU (im2col_numba.py), CUDA kernels through
+  CuPy on the GPU (im2col_cupy.py; the GPU takes the whole batch as one chunk).
+* Direct loops (conv_direct.py) for layers with few input channels (C·KH·KW <=
+  ``direct_max_field``, stride and dilation 1, on the CPU): the same three sums without the
+  column matrix, which for a first layer is 25-75 copies of a thin image that the products
+  can only stream through.
+"""
+from ..backend import get_array_module, is_cupy_array
+from ..ops import conv as reference
+from ..ops.geometry import output_size
+from . import parallel, workspace
+
+
+def _kernels(x):
+    """The im2col/col2im module for this array: CuPy kernels on the GPU, Numba on the CPU."""
+    if is_cupy_array(x):
+        from . import im2col_cupy
+        return im2col_cupy
+    from . import im2col_numba
+    return im2col_numba
+
+
+class Conv2d(reference.Conv2d):
+    #: Bytes of column matrix per chunk on the CPU (at most); the GPU takes the whole batch at once.
+    chunk_bytes = 4 << 20
+    #: Column matrices up to this size are kept from forward to backward instead of rebuilt.
+    keep_bytes = 16 << 20
+    keep_bytes_gpu = 1 << 30
+    #: Direct loops up to this many values per receptive field (C·KH·KW): faster than im2col
+    #: for the first layers of LeNet (25) and the CIFAR net (75), slower for LeNet's second (150).
+    direct_max_field = 100
+
+    def forward(self, x, w, b=None, stride=1, padding=0, dilation=1):
+        self.geometry = reference.check_conv_inputs(x, w, b, stride, padding, dilation)
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
+        n, _, h, w_ = x.shape
+        oh, ow = output_size(h, kh, sh, ph, dh), output_size(w_, kw, sw, pw, dw)
+        xp = get_array_module(x)
+        self.direct = self._use_direct(x, w)
+        if self.direct:
+            from .conv_direct import conv_forward
+            y, x_padded = conv_forward(x, w, b, (ph, pw))
+            self.x_shape, self.w = x.shape, w
+            self.x_padded = x_padded if self.needs_input_grad[1] else None  # only dW reads it
+            if not any(self.needs_input_grad):
+                self.release()
+            return y
+        self.x, self.w, self.kernels = xp.ascontiguousarray(x), w, _kernels(x)
+        filters, positions = w.shape[0], oh * ow
+        w_matrix = reference.weight_matrix(w)
+        y = xp.empty((n, filters, positions), dtype=x.dtype)
+        bias = xp.zeros((filters, 1), dtype=x.dtype) if b is None else b[:, None]
+
+        def forward_chunk(images, cols, parallel_kernels):
+            y_rows = xp.matmul(cols, w_matrix.T)  # (B·OH·OW, F): a row per output position of the chunk
+            # back to NCHW, adding the bias on the way (one pass over y instead of two)
+            xp.add(y_rows.reshape(-1, positions, filters).transpose(0, 2, 1), bias, out=y[images])
+
+        self._for_each_chunk(forward_chunk, keep=self.needs_input_grad[1])
+        if not any(self.needs_input_grad):
+            self.release()
+        return y.reshape(n, filters, oh, ow)
+
+    def _use_direct(self, x, w):
+        (kh, kw), stride, _, dilation = self.geometry
+        return (stride == (1, 1) and dilation == (1, 1) and not is_cupy_array(x)
+                and x.shape[1] * kh * kw <= self.direct_max_field)
+
+    def backward(self, g):
+        dx, dw = self._direct_grads(g) if self.direct else self._matrix_grads(g)
+        if len(self.needs_input_grad) == 2:
+            return dx, dw
+        return dx, dw, (g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None)
+
+    def _matrix_grads(self, g):
+        """dx and dW from the column matrices (the products of the reference), chunk by chunk."""
+        xp = get_array_module(g)
+        filters = self.w.shape[0]
+        g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
+        w_matrix = reference.weight_matrix(self.w)
+        need_dx, need_dw = self.needs_input_grad[:2]
+        dx = xp.empty_like(self.x) if need_dx else None
+
+        def backward_chunk(images, cols, parallel_kernels):
+            g_rows = g[images].transpose(0, 2, 1).reshape(-1, filters)  # G for the chunk, (B·OH·OW, F)
+            if need_dx:  # the first layer's input needs none: skip the work
+                size = images.stop - images.start
+                dcols = xp.matmul(g_rows, w_matrix)
+                self.kernels.col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, out=dx[images],
+                                    parallel=parallel_kernels)
+            if need_dw:  # the chunk's share of Gᵀ X, as (Xᵀ G)ᵀ: OpenBLAS runs this orientation faster
+                return xp.matmul(cols.T, g_rows)
+
+        shares = self._for_each_chunk(backward_chunk, build=need_dw)
+        workspace.give(self.__dict__.pop("column_buffer", None))
+        if not need_dw:
+            return dx, None
+        dw_t = shares[0]
+        for share in shares[1:]:  # in chunk order, whichever thread finished first: reproducible
+            dw_t += share
+        f, c, kh, kw = self.w.shape
+        return dx, dw_t.T.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)  # back from (i, j, c) to (c, i, j)
+
+    def _direct_grads(self, g):
+        """dx and dW from the direct loops (conv_direct.py)."""
+        from .conv_direct import conv_input_grad, conv_weight_grad
+
+        padding = self.geometry[2]
+        dx = conv_input_grad(g, self.w, self.x_shape, padding) if self.needs_input_grad[0] else None
+        dw = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else None
+        return dx, dw
+
+    def _for_each_chunk(self, work, build=True, keep=False):
+        """Call work(images, cols, parallel_kernels) for every chunk of the batch, where images
+        is a slice of B images and cols their column matrix (B·OH·OW, KH·KW·C), and return
+        the results in chunk order. B is chosen so that a chunk's columns fit in chunk_bytes
+        (the GPU takes the whole batch), in a number of chunks that the workers share evenly.
+        With build=False cols is None.
+
+        On the CPU the chunks are shared among parallel.workers() threads, one per core,
+        chunk k going to worker k mod W: each worker builds its chunks' columns in its own
+        reused buffer and runs work on them with a single-threaded BLAS (parallel.py says
+        why). parallel_kernels tells work whether its own kernels may use every core (one
+        worker) or must stay on this one.
+
+        keep=True (forward, when dW will be needed) writes the whole batch's columns into one
+        buffer if they fit in keep_bytes and keeps it for backward, whose chunks then read
+        their rows of it instead of rebuilding them."""
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
+        n, channels, h, w = self.x.shape
+        field, positions = kh * kw * channels, output_size(h, kh, sh, ph, dh) * output_size(w, kw, sw, pw, dw)
+        per_image = field * positions * self.x.dtype.itemsize
+        on_gpu = is_cupy_array(self.x)
+        xp = get_array_module(self.x)
+        im2col = self.kernels.im2col
+        kept = getattr(self, "column_buffer", None)  # the forward pass's, if it kept them
+        keep = kept is None and keep and build and n * per_image <= (self.keep_bytes_gpu if on_gpu else self.keep_bytes)
+        count = 1 if on_gpu else min(n, -(-n * per_image // self.chunk_bytes))  # chunks of at most chunk_bytes
+        workers = 1 if on_gpu else min(count, parallel.workers())
+        count = min(n, -(-count // workers) * workers)  # a multiple of the workers: they finish together
+        bounds = [n * k // count for k in range(count + 1)]  # chunk sizes differ by one image at most
+        chunks = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+        chunk = -(-n // count)  # the largest
+        if keep:
+            kept = workspace.take((n * positions * field,), self.x.dtype, xp)
+        own_buffers = build and kept is None
+        buffers = [workspace.take((chunk * positions * field,), self.x.dtype, xp) for _ in range(workers)] if own_buffers else []
+        results = [None] * len(chunks)
+
+        def run(worker):
+            for k in range(worker, len(chunks), workers):
+                images = chunks[k]
+                size = (images.stop - images.start) * positions * field
+                cols = None
+                if kept is not None:  # this chunk's rows of the whole batch's matrix
+                    cols = kept[images.start * positions * field:][:size].reshape(-1, field)
+                    if keep:
+                        im2col(self.x[images], *self.geometry, out=cols, parallel=workers == 1)
+                elif build:  # the first B·positions·field entries of this worker's buffer
+                    out = buffers[worker][:size].reshape(-1, field)
+                    cols = im2col(self.x[images], *self.geometry, out=out, parallel=workers == 1)
+                results[k] = work(images, cols, workers == 1)
+
+        try:
+            parallel.run_on_workers(run, workers)
+        finally:
+            if keep:  # backward gives it back
+                self.column_buffer = kept
+            for buffer in buffers:
+                workspace.give(buffer)
+        return results

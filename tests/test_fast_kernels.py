@@ -1,0 +1,168 @@
+"""The fast room's own machinery, each part against the reference it replaces: the conv's
+chunks, workers and kept columns, its direct loops, the Numba pooling, batch norm and
+activation loops. (The op and layer tables check every op in whichever mode the run
+selects; test_kernels.py checks that the two modes agree.)"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import minigrad as mg
+
+pytest.importorskip("numba", reason="the CPU fast kernels need Numba")
+from minigrad.fast import activation as fast_activation, conv as fast_conv, parallel  # noqa: E402
+
+@pytest.fixture(autouse=True)
+def fast_kernels():
+    with mg.use_kernels("fast"):
+        yield
+
+
+def run_both(make, *arrays, upstream=None):
+    """[(output, input gradients)] of ``make`` on fresh tensors, reference then fast."""
+    results = []
+    for mode in ("reference", "fast"):
+        with mg.use_kernels(mode):
+            tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
+            y = make(*tensors)
+            y.backward(np.ones(y.shape, y.dtype) if upstream is None else upstream)
+            results.append((y.numpy(), [t.grad.numpy() for t in tensors]))
+    return results
+
+
+@given(batch=st.integers(1, 7), per_chunk=st.integers(1, 4), workers=st.integers(1, 3), needs_x_grad=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_chunk, workers, needs_x_grad, seed):
+    # The fast conv walks the batch a few images at a time (chunk_bytes), the chunks shared
+    # among worker threads; chunks may differ in size. Shrink the chunks to a few images, ask
+    # for 1-3 workers, and compare with one chunk and with the reference.
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((batch, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    upstream = rng.standard_normal((batch, 4, 3, 6))
+    results = []
+    # chunks of per_chunk images' columns, rebuilt in backward, then kept (written chunk by
+    # chunk into the whole batch's matrix), then the whole batch as one chunk, then the reference
+    per_chunk_bytes = per_chunk * (3 * 3 * 2) * (3 * 6) * 8
+    cases = ((per_chunk_bytes, 0, "fast"), (per_chunk_bytes, 1 << 30, "fast"), (1 << 30, 1 << 30, "fast"),
+             (1 << 30, 1 << 30, "reference"))
+    for chunk_bytes, keep_bytes, mode in cases:
+        original = fast_conv.Conv2d.chunk_bytes, fast_conv.Conv2d.keep_bytes, parallel.workers
+        fast_conv.Conv2d.chunk_bytes, fast_conv.Conv2d.keep_bytes = chunk_bytes, keep_bytes
+        parallel.workers = lambda: workers
+        try:
+            with mg.use_kernels(mode):
+                xt, wt, bt = mg.tensor(x, requires_grad=needs_x_grad), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
+                y = mg.conv2d(xt, wt, bt, stride=(2, 1), padding=1)
+                y.backward(upstream)
+            results.append((y.numpy(), None if xt.grad is None else xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()))
+        finally:
+            fast_conv.Conv2d.chunk_bytes, fast_conv.Conv2d.keep_bytes, parallel.workers = original
+    for *chunked, reference in zip(*results):
+        for result in chunked:
+            if reference is None:
+                assert result is None
+            else:
+                np.testing.assert_allclose(result, reference, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_are_large(monkeypatch):
+    # The column matrices are 25x the input here; above keep_bytes they are rebuilt in
+    # backward, not saved; below it they are kept (and backward skips the rebuild).
+    x = mg.tensor(np.ones((8, 3, 16, 16), dtype=np.float32), requires_grad=True)
+    w = mg.tensor(np.ones((4, 3, 5, 5), dtype=np.float32), requires_grad=True)
+    columns = 3 * 5 * 5 * 8 * 16 * 16 * 4
+
+    def saved_bytes(y):
+        return sum(v.nbytes for v in vars(y._ctx).values() if isinstance(v, np.ndarray))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fast_conv.Conv2d, "direct_max_field", 0)  # the im2col path
+        for keep_bytes, kept in ((columns - 1, False), (columns, True)):
+            patch.setattr(fast_conv.Conv2d, "keep_bytes", keep_bytes)
+            assert saved_bytes(mg.conv2d(x, w, padding=2)) == x.data.nbytes + w.data.nbytes + kept * columns
+    # the direct loops keep the input padded (2 above, 3 below, 2 each side) and no columns,
+    # and are what a first layer gets by default (3·5·5 values per field), not a deeper one
+    padded = 8 * 3 * (16 + 5) * (16 + 4) * 4
+    assert saved_bytes(mg.conv2d(x, w, padding=2)) == padded + w.data.nbytes
+    assert "x_padded" not in vars(mg.conv2d(mg.tensor(np.ones((2, 8, 6, 6))), mg.tensor(np.ones((4, 8, 5, 5)), requires_grad=True))._ctx)
+    assert "x_padded" not in vars(mg.conv2d(x, w, padding=2, stride=2)._ctx)  # stride 2: im2col
+    # a frozen weight: only dx is wanted, and dx needs no saved input at all
+    frozen = np.random.default_rng(0).standard_normal((4, 3, 5, 5)).astype(np.float32)
+    y = mg.conv2d(x, mg.tensor(frozen), padding=2)
+    assert saved_bytes(y) == frozen.nbytes
+    (_, (reference_dx,)), (_, (direct_dx,)) = run_both(lambda t: mg.conv2d(t, mg.tensor(frozen), padding=2), x.numpy())
+    np.testing.assert_allclose(direct_dx, reference_dx, rtol=1e-5, atol=1e-4)
+
+
+def draw_pool(data, make_input):
+    from layer_recipes import pool_case
+
+    shapes, params = data.draw(pool_case())
+    return make_input(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), shapes[0]), params
+
+
+@given(data=st.data())
+def test_numba_max_pool_matches_the_reference_even_with_ties(data):
+    # few distinct values: many ties, and the same winner must get each gradient
+    x, params = draw_pool(data, lambda rng, shape: rng.integers(0, 3, shape).astype(np.float32))
+    out_shape = mg.max_pool2d(mg.tensor(x), **params).shape
+    upstream = np.arange(np.prod(out_shape), dtype=x.dtype).reshape(out_shape)
+    (ref_y, (ref_dx,)), (y, (dx,)) = run_both(lambda t: mg.max_pool2d(t, **params), x, upstream=upstream)
+    np.testing.assert_array_equal(y, ref_y)
+    np.testing.assert_array_equal(dx, ref_dx)
+
+
+@given(data=st.data())
+def test_numba_avg_pool_matches_the_reference(data):
+    x, params = draw_pool(data, lambda rng, shape: rng.standard_normal(shape))
+    (ref_y, (ref_dx,)), (y, (dx,)) = run_both(lambda t: mg.avg_pool2d(t, **params), x)
+    np.testing.assert_allclose(y, ref_y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
+
+
+@given(data=st.data())
+def test_fused_numba_batch_norm_matches_the_reference(data):
+    """Training-mode batch norm: the Numba loops give the reference's output, gradients and
+    running statistics (float64: to round-off; the formulas are the same)."""
+    ndim = data.draw(st.sampled_from([2, 4]))
+    shape = (data.draw(st.integers(2, 5)), data.draw(st.integers(1, 4))) + ((data.draw(st.integers(1, 4)),) * 2 if ndim == 4 else ())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(shape) * 3 + 1
+    gamma, beta, upstream = rng.standard_normal(shape[1]), rng.standard_normal(shape[1]), rng.standard_normal(shape)
+    results = []
+    for mode in ("reference", "fast"):
+        stats = [np.zeros(shape[1]), np.ones(shape[1])]
+        with mg.use_kernels(mode):
+            tensors = [mg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+            y = mg.batch_norm(tensors[0], *stats, tensors[1], tensors[2], training=True)
+            assert type(y._ctx).__module__ == f"minigrad.{'ops' if mode == 'reference' else 'fast'}.batchnorm"
+            y.backward(upstream)
+        results.append([y.numpy()] + [t.grad.numpy() for t in tensors] + stats)
+    for reference, fused in zip(*results):
+        np.testing.assert_allclose(fused, reference, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, derivative", [
+    ("relu", lambda x, y: (x > 0).astype(x.dtype)),
+    ("sigmoid", lambda x, y: y * (1 - y)),
+    ("tanh", lambda x, y: 1 - y * y),
+])
+def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(name, derivative, dtype, monkeypatch):
+    # The hypothesis recipes draw small arrays, which stay in NumPy; above LOOP_MIN_SIZE the
+    # fast twin takes one Numba loop. The upstream gradient is transposed (not C-contiguous)
+    # to check that the loop reads it in the right order.
+    calls = []
+    loop = fast_activation.backward
+    monkeypatch.setattr(fast_activation, "backward", lambda kernel, g, y: calls.append(kernel) or loop(kernel, g, y))
+
+    rng = np.random.default_rng(0)
+    shape = (fast_activation.LOOP_MIN_SIZE // 64 + 3, 64)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, :4] = 0  # ReLU's derivative at exactly 0 is 0
+    g = rng.standard_normal(shape[::-1]).astype(dtype).T
+    xt = mg.tensor(x, requires_grad=True)
+    y = getattr(mg, name)(xt)
+    y.backward(mg.tensor(g))
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(xt.grad.numpy(), g * derivative(x, y.numpy()), rtol=tol, atol=tol)
+    assert [kernel.__name__ for kernel in calls] == [f"_{name}"]

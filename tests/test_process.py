@@ -1,0 +1,81 @@
+"""minigrad.fast.process: the only process-wide settings `import minigrad` changes, the one
+switch that turns them off, and what the malloc setting is for (freed memory reused)."""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from minigrad.fast import process
+
+glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                           reason="the malloc settings exist in glibc only")
+
+STEPS = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "tuned":
+    from minigrad.fast.process import tune_malloc
+    assert tune_malloc()
+def page_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+sizes = (1 << 20, 1 << 19, 1 << 20, 3 << 18)      # float64 arrays of 8, 4, 8 and 6 MB
+for _ in range(3):                                 # warm-up
+    arrays = [np.ones(n) for n in sizes]; del arrays
+before = page_faults()
+for _ in range(20):                                # like training steps: all alive, then all freed
+    arrays = [np.ones(n) for n in sizes]; del arrays
+print(page_faults() - before)
+"""
+
+IMPORT = """
+import json, os
+before = dict(os.environ)
+import minigrad
+after = dict(os.environ)
+changed = {k: v for k, v in after.items() if before.get(k) != v}
+print(json.dumps({"changed": changed, "tuned": minigrad.fast.process.tuned()}))
+"""
+
+
+def page_faults_of_steps(mode):
+    # A fresh interpreter that imports NumPy only (importing minigrad would tune malloc).
+    command = [sys.executable, "-c", STEPS, mode]
+    return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def import_minigrad(**environment):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY",
+                                                            "MINIGRAD_KERNELS", "MINIGRAD_TUNE_PROCESS")}
+    env.update(environment)
+    result = subprocess.run([sys.executable, "-c", IMPORT], capture_output=True, text=True, check=True, env=env)
+    return json.loads(result.stdout)
+
+
+@glibc
+def test_tuned_malloc_reuses_freed_arrays_without_page_faults():
+    # 20 "steps" touch 520 MB of arrays: by default every page is faulted in again.
+    default, tuned = page_faults_of_steps("default"), page_faults_of_steps("tuned")
+    assert tuned < 0.1 * default, (tuned, default)
+
+
+def test_import_changes_exactly_the_listed_environment_variables():
+    result = import_minigrad()
+    assert result["changed"] == process.ENVIRONMENT
+    assert set(result["tuned"]) - {"malloc"} == set(process.ENVIRONMENT)
+
+
+def test_a_variable_the_user_set_is_left_as_it_is():
+    assert "OPENBLAS_THREAD_TIMEOUT" not in import_minigrad(OPENBLAS_THREAD_TIMEOUT="100")["tuned"]
+
+
+@pytest.mark.parametrize("switch", [{"MINIGRAD_TUNE_PROCESS": "0"}, {"MINIGRAD_KERNELS": "reference"}])
+def test_one_switch_turns_every_setting_off(switch):
+    assert import_minigrad(**switch) == {"changed": {}, "tuned": {}}
+
+
+@glibc
+def test_malloc_tuning_applies_on_glibc():
+    assert process.tune_malloc() is True
