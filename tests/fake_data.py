@@ -107,7 +107,7 @@ def m2_text(pairs, annotators=1):
 
 def write_gec(root, copies=40):
     """W&I and CoNLL-2014 (M2), FCE (JSON) and JFLEG files in the official formats under root/gec.
-    Returns the md5 of each JFLEG file (the real ones are pinned in minigrad.data.gec)."""
+    Returns the md5 of each JFLEG file (the real ones are pinned in examples/gec/data.py)."""
     import hashlib
     import json
 

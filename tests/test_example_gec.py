@@ -6,11 +6,9 @@ import pytest
 
 import minigrad as mg
 from fake_data import GEC_SENTENCES, SHARED_DATA, write_gec
-from minigrad.data import gec as gec_data
-from minigrad.text import Vocabulary
-from test_examples import load_example
+from gec import batches, cli, data as gec_data, decode, model as corrector, train
+from gec.text import Vocabulary
 
-gec = load_example("gec_seq2seq")
 PAIRS = [(s.split(), t.split()) for s, t in GEC_SENTENCES]
 
 
@@ -19,7 +17,7 @@ def tiny_model(copy=True, attention="general", dtype=np.float32, vocab_size=30, 
     mg.set_default_dtype(dtype)
     try:
         mg.manual_seed(seed)
-        model = gec.Corrector(len(vocab), 8, 12, attention=attention, copy=copy, dropout=0.0, char_ngrams=char_ngrams)
+        model = corrector.Corrector(len(vocab), 8, 12, attention=attention, copy=copy, dropout=0.0, char_ngrams=char_ngrams)
     finally:
         mg.set_default_dtype(np.float32)
     return model, vocab
@@ -31,10 +29,10 @@ def test_beam_of_one_is_greedy(copy, char_ngrams):
     if char_ngrams:  # not the zeros it starts from: beam search must slice the n-grams right
         model.char_ngrams.weight.data[1:] = np.random.default_rng(0).normal(size=(char_ngrams - 1, 8))
     sources = [s for s, _ in PAIRS]
-    assert gec.correct(model, sources, vocab, "cpu", beam_size=1) == gec.correct(model, sources, vocab, "cpu",
+    assert decode.correct(model, sources, vocab, "cpu", beam_size=1) == decode.correct(model, sources, vocab, "cpu",
                                                                                    beam_size=1, batch_size=3)
-    batch = gec.make_batch([(s, None) for s in sources], vocab, char_ngrams)
-    assert gec.beam_search(model.eval(), batch, beam_size=1) == gec.greedy(model, batch)
+    batch = batches.make_batch([(s, None) for s in sources], vocab, char_ngrams)
+    assert decode.beam_search(model.eval(), batch, beam_size=1) == decode.greedy(model, batch)
 
 
 def test_copy_loss_is_the_decoder_distribution_at_the_targets():
@@ -42,19 +40,19 @@ def test_copy_loss_is_the_decoder_distribution_at_the_targets():
     distribution that decoding builds, step by step under teacher forcing."""
     model, vocab = tiny_model(copy=True, dtype=np.float64)
     model.eval()
-    batch = gec.make_batch(PAIRS[:4], vocab)
+    batch = batches.make_batch(PAIRS[:4], vocab)
     assert (batch["tgt_ext"] >= len(vocab)).any()  # some targets are only reachable by copying
-    loss = gec.batch_loss(model, batch).item()
+    loss = corrector.batch_loss(model, batch).item()
     with mg.no_grad():
         states, mask, state = model.encode(batch["src"], batch["src_len"])
         feed = model.initial_feed(states)
         nll = []
         for t in range(batch["decoder_in"].shape[1]):
             scores, weights, gate, state, feed = model.step(batch["decoder_in"][:, t], state, feed, states, mask)
-            dist = gec.word_distribution(model, scores, weights, gate, batch["src_ext"])
+            dist = corrector.word_distribution(model, scores, weights, gate, batch["src_ext"])
             for b in range(len(PAIRS[:4])):
                 target = batch["tgt_ext"][b, t]
-                if target != gec.PAD:
+                if target != batches.PAD:
                     nll.append(-np.log(dist[b, target] + 1e-9))
     assert loss == pytest.approx(np.mean(nll), rel=1e-9)
 
@@ -62,18 +60,18 @@ def test_copy_loss_is_the_decoder_distribution_at_the_targets():
 def test_edit_weight_scales_only_the_words_an_edit_wrote():
     model, vocab = tiny_model(copy=True, dtype=np.float64)
     model.eval()
-    unchanged = gec.make_batch([(s, s) for s, _ in PAIRS[:3]], vocab)  # nothing edited: weights are moot
+    unchanged = batches.make_batch([(s, s) for s, _ in PAIRS[:3]], vocab)  # nothing edited: weights are moot
     assert not unchanged["edited"].any()
-    assert gec.batch_loss(model, unchanged, edit_weight=4.0).item() == pytest.approx(gec.batch_loss(model, unchanged).item())
-    batch = gec.make_batch(PAIRS[:4], vocab)
+    assert corrector.batch_loss(model, unchanged, edit_weight=4.0).item() == pytest.approx(corrector.batch_loss(model, unchanged).item())
+    batch = batches.make_batch(PAIRS[:4], vocab)
     assert batch["edited"].any() and not batch["edited"].all()
     # the weighted mean, from each word's -log P: Σ w·nll / Σ w with w = 4 on edited words
     nll = -np.log(per_word_probabilities(model, batch))
-    real = batch["tgt_ext"] != gec.PAD
+    real = batch["tgt_ext"] != batches.PAD
     w = np.where(batch["edited"], 4.0, 1.0)[real]
-    assert gec.batch_loss(model, batch, edit_weight=4.0).item() == pytest.approx((w * nll[real]).sum() / w.sum())
+    assert corrector.batch_loss(model, batch, edit_weight=4.0).item() == pytest.approx((w * nll[real]).sum() / w.sum())
     # per sentence: the total -log P of each target
-    np.testing.assert_allclose(gec.batch_loss(model, batch, per_sentence=True).numpy(), (nll * real).sum(axis=1))
+    np.testing.assert_allclose(corrector.batch_loss(model, batch, per_sentence=True).numpy(), (nll * real).sum(axis=1))
 
 
 def per_word_probabilities(model, batch):
@@ -84,8 +82,8 @@ def per_word_probabilities(model, batch):
         probs = np.ones(batch["tgt_ext"].shape)
         for t in range(batch["decoder_in"].shape[1]):
             scores, weights, gate, state, feed = model.step(batch["decoder_in"][:, t], state, feed, states, mask)
-            dist = gec.word_distribution(model, scores, weights, gate, batch["src_ext"])
-            real = batch["tgt_ext"][:, t] != gec.PAD
+            dist = corrector.word_distribution(model, scores, weights, gate, batch["src_ext"])
+            real = batch["tgt_ext"][:, t] != batches.PAD
             probs[real, t] = dist[np.flatnonzero(real), batch["tgt_ext"][real, t]] + 1e-9
     return probs
 
@@ -94,23 +92,23 @@ def test_confident_corrections_keep_the_source_unless_the_model_prefers_the_chan
     model, vocab = tiny_model(copy=True, dtype=np.float64)
     sources = [s for s, _ in PAIRS[:4]]
     hypotheses = [sources[0]] + [t for _, t in PAIRS[1:4]]  # the first one unchanged
-    gains = gec.confidence_gains(model, sources, hypotheses, vocab, "cpu")
+    gains = decode.confidence_gains(model, sources, hypotheses, vocab, "cpu")
     assert gains[0] == 0
-    expected = (gec.sentence_log_probs(model, sources[1:], hypotheses[1:], vocab, "cpu")
-                - gec.sentence_log_probs(model, sources[1:], sources[1:], vocab, "cpu"))
+    expected = (decode.sentence_log_probs(model, sources[1:], hypotheses[1:], vocab, "cpu")
+                - decode.sentence_log_probs(model, sources[1:], sources[1:], vocab, "cpu"))
     np.testing.assert_allclose(gains[1:], expected)
-    kept = gec.keep_confident(sources, hypotheses, gains, margin=float(np.median(gains[1:])))
+    kept = decode.keep_confident(sources, hypotheses, gains, margin=float(np.median(gains[1:])))
     for s, h, k, g in zip(sources, hypotheses, kept, gains):
         assert k == (h if g >= np.median(gains[1:]) else s)
-    assert gec.keep_confident(sources, hypotheses, gains, margin=np.inf) == sources
+    assert decode.keep_confident(sources, hypotheses, gains, margin=np.inf) == sources
 
 
 @pytest.mark.parametrize("copy,attention", [(True, "general"), (False, "additive"), (True, "dot")])
 def test_model_gradients_match_finite_differences(copy, attention):
     model, vocab = tiny_model(copy, attention=attention, dtype=np.float64)
-    batch = gec.make_batch(PAIRS[:3], vocab)
+    batch = batches.make_batch(PAIRS[:3], vocab)
     params = list(model.parameters())
-    assert mg.gradcheck(lambda *p: gec.batch_loss(model, batch), *params, mode="directional")
+    assert mg.gradcheck(lambda *p: corrector.batch_loss(model, batch), *params, mode="directional")
 
 
 def test_char_ngram_model_starts_as_the_word_model_and_learns_its_table():
@@ -119,18 +117,18 @@ def test_char_ngram_model_starts_as_the_word_model_and_learns_its_table():
     match finite differences; and two unknown words then differ where the word model saw one."""
     word_model, vocab = tiny_model(copy=True, dtype=np.float64)
     model, _ = tiny_model(copy=True, dtype=np.float64, char_ngrams=64)
-    batch = gec.make_batch(PAIRS[:3], vocab, model.ngram_buckets)
-    assert gec.batch_loss(model.eval(), batch).item() == gec.batch_loss(word_model.eval(), batch).item()
+    batch = batches.make_batch(PAIRS[:3], vocab, model.ngram_buckets)
+    assert corrector.batch_loss(model.eval(), batch).item() == corrector.batch_loss(word_model.eval(), batch).item()
     rng = np.random.default_rng(0)
     model.char_ngrams.weight.data[1:] = rng.normal(size=(63, 8))  # row 0 pads: zero, no gradient
-    assert mg.gradcheck(lambda table: gec.batch_loss(model, batch), model.char_ngrams.weight, mode="directional")
-    assert mg.gradcheck(lambda *p: gec.batch_loss(model, batch), *model.parameters(), mode="directional")
-    unknown = gec.make_batch([("becuase xyzzy".split(), None), ("because qwert".split(), None)], vocab, 64)
+    assert mg.gradcheck(lambda table: corrector.batch_loss(model, batch), model.char_ngrams.weight, mode="directional")
+    assert mg.gradcheck(lambda *p: corrector.batch_loss(model, batch), *model.parameters(), mode="directional")
+    unknown = batches.make_batch([("becuase xyzzy".split(), None), ("because qwert".split(), None)], vocab, 64)
     assert (unknown["src"] == vocab.unk).all()  # one word to the word model...
     vectors = model.embed_source(unknown["src"], unknown["ngrams"]).numpy()
     assert not np.allclose(vectors[0, 0], vectors[1, 0])  # ...four different words to this one
     # each word's n-gram part is the mean of its rows of the table, padding positions add nothing
-    ids, counts, positions = gec.source_ngrams([["cat", "cat", "dog"], ["dog"]], 64)
+    ids, counts, positions = batches.source_ngrams([["cat", "cat", "dog"], ["dog"]], 64)
     assert positions.tolist() == [[1, 1, 2], [2, 0, 0]] and ids[0].tolist() == [0] * ids.shape[1]
     part = model.embed_source(np.zeros((2, 3), dtype=np.int64), (ids, counts, positions)).numpy()
     table = model.char_ngrams.weight.data
@@ -148,7 +146,7 @@ def data_root(tmp_path, monkeypatch):
 def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     root, out = data_root(tmp_path, monkeypatch), tmp_path / "run"
     common = ["--data-dir", str(root), "--out", str(out), "--no-progress", "--eval-limit", "8", "--beam", "2"]
-    results = gec.main(["train", "--limit", "300", "--epochs", "2", "--embed", "16", "--hidden", "24",
+    results = cli.main(["train", "--limit", "300", "--epochs", "2", "--embed", "16", "--hidden", "24",
                         "--vocab-size", "400", "--dev-size", "40", "--log-every", "2", "--batch-size", "16",
                         "--lr", "3e-3"] + common)
     assert set(results) >= {"copy the input", "spelling only", "greedy", "beam 2", "spelling+beam 2, no long deletions"}
@@ -158,21 +156,21 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]  # it learns
     assert (out / "loss.png").stat().st_size > 0 and (out / "checkpoint.pkl").exists()
     # resume: a finished run continues from its checkpoint instead of starting over
-    gec.main(["train", "--limit", "300", "--epochs", "3", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
+    cli.main(["train", "--limit", "300", "--epochs", "3", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
               "--dev-size", "40", "--batch-size", "16", "--resume", "--no-eval"] + common)
     assert "resumed at epoch 3" in capsys.readouterr().out
     # a run stopped inside an epoch (--max-steps, --time-budget) resumes at the next batch of it
     cut = ["train", "--limit", "300", "--epochs", "1", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
            "--dev-size", "40", "--batch-size", "16", "--no-eval", "--data-dir", str(root), "--out", str(tmp_path / "cut"),
            "--no-progress"]
-    gec.main(cut + ["--max-steps", "3"])
+    cli.main(cut + ["--max-steps", "3"])
     assert "epoch 1 (stopped at batch 3 of 19)" in capsys.readouterr().out
-    gec.main(cut + ["--resume"])
+    cli.main(cut + ["--resume"])
     printed = capsys.readouterr().out
     assert "resumed at epoch 1, batch 3" in printed and "epoch 1: train loss" in printed
-    gec.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
+    cli.main(["correct", "She go to school every days .", "--out", str(out), "--beam", "2"])
     assert "->" in capsys.readouterr().out
-    gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
+    cli.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
               "--edit-weight", "2", "--lr-decay", "0.5", "--synthetic", "1", "--noise-boost", "3",
               "--init-from", str(out / "model.pkl"), "--data-dir", str(root), "--out", str(tmp_path / "tuned"),
               "--no-progress"])
@@ -183,13 +181,13 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     # fine-tuning with character n-grams and misspelled synthetic pairs: the word model's sizes
     # (not this command line's defaults) and the new table go into the tuned model
     tuned = tmp_path / "tuned_ngrams"
-    gec.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
+    cli.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
               "--synthetic", "1", "--spelling-boost", "20", "--char-ngrams", "512", "--init-from", str(out / "model.pkl"),
               "--data-dir", str(root), "--out", str(tuned), "--no-progress"])
     printed = capsys.readouterr().out
     assert "new: char_ngrams.weight" in printed
     assert int(printed.split(" synthetic pairs")[0].split()[-1]) > added  # misspellings on top
-    model, _ = gec.load_model(tuned / "model.pkl", "cpu")
+    model, _ = train.load_model(tuned / "model.pkl", "cpu")
     assert model.ngram_buckets == 512 and model.embedding.embedding_dim == 16
-    gec.main(["correct", "She go to scool every days .", "--out", str(tuned), "--beam", "1"])
+    cli.main(["correct", "She go to scool every days .", "--out", str(tuned), "--beam", "1"])
     assert "->" in capsys.readouterr().out

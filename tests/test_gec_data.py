@@ -8,14 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fake_data import GEC_SENTENCES, SHARED_DATA, m2_text, write_gec
-from minigrad.data import gec
+from gec import data as gec
 from minigrad.data.files import DatasetError
-from minigrad.text import Vocabulary, corpus_gleu, extract_edits, gleu_statistics, score_edits, tokenize
-from minigrad.text.gleu import gleu_from_statistics
-from minigrad.text.spelling import SpellingCorrector, one_edit
-from minigrad.text.edits import edited_target_positions
-from minigrad.text.ngrams import char_ngrams, ngram_ids, ngram_table
-from minigrad.text.noise import ErrorModel, random_letter_edit
+from gec.text import Vocabulary, corpus_gleu, extract_edits, gleu_statistics, score_edits, tokenize
+from gec.text.gleu import gleu_from_statistics
+from gec.text.spelling import SpellingCorrector, one_edit
+from gec.text.edits import edited_target_positions
+from gec.text.ngrams import char_ngrams, ngram_ids, ngram_table
+from gec.text.noise import ErrorModel, random_letter_edit
 
 REAL_GEC = SHARED_DATA / "gec"
 needs_real = pytest.mark.skipif(not (REAL_GEC / "jfleg").is_dir(), reason="the real GEC data is not here")
@@ -216,7 +216,8 @@ def test_char_ngram_ids_are_the_same_in_every_process():
     find the same rows in the next."""
     import subprocess
     import sys
-    code = "from minigrad.text.ngrams import ngram_ids; print(list(ngram_ids('grammar', 4096)))"
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+    code = "from gec.text.ngrams import ngram_ids; print(list(ngram_ids('grammar', 4096)))"
+    examples = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "examples")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=examples,
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2)}
     assert runs == {str(list(ngram_ids("grammar", 4096))) + "\n"}

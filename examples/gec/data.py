@@ -19,8 +19,8 @@ import json
 import pathlib
 import re
 
-from ..text.tokenize import tokenize
-from .files import DatasetError, data_root, ensure_file
+from .text.tokens import tokenize
+from minigrad.data.files import DatasetError, data_root, ensure_file
 
 JFLEG_URL = "https://raw.githubusercontent.com/keisks/jfleg/ee06ff806a208aba815ac45313f4e750a48330a5/{split}/{name}"
 JFLEG_MD5 = {

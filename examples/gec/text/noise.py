@@ -21,7 +21,7 @@ Misspellings (one-word edits whose learner word no correction ever uses) are cou
     P(misspell w) = (misspelling edits) / (words in the corrections)      (the same for every w)
 
 and applied only when asked (``spelling_boost`` > 0), since only a model that sees a word's
-letters (minigrad/text/ngrams.py) can learn from them: a word-level model sees every unseen
+letters (text/ngrams.py) can learn from them: a word-level model sees every unseen
 misspelling as the same unknown word. Half the time a word is misspelled the way a learner
 misspelled it in the data ("accomodation"), where the data has one, otherwise by one random
 letter edit: a letter dropped, doubled, replaced, or two letters swapped.

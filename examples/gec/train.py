@@ -1,0 +1,165 @@
+"""Training: building the model, the training loop with checkpoints and resume, loading a model."""
+import argparse
+import json
+import math
+import pathlib
+import time
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad.train import checkpoint, plot_curves
+
+from . import data as gec
+from .text import Vocabulary
+from .text.noise import ErrorModel
+from .batches import make_batch, batches_by_length, to_device, PAD
+from .model import Corrector, batch_loss
+from .evaluate import training_pairs, dev_loss
+
+try:
+    from tqdm import tqdm
+except ImportError:  # progress bars are a convenience
+    tqdm = None
+
+ARCHITECTURE = ("embed", "hidden", "attention", "self_attention", "no_copy", "char_ngrams")
+
+
+def build(args, vocab):
+    mg.manual_seed(args.seed)
+    model = Corrector(len(vocab), args.embed, args.hidden, args.attention, args.self_attention, not args.no_copy,
+                      args.dropout, getattr(args, "char_ngrams", 0))
+    return model.to(args.device)
+
+
+def train(args):
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pairs = training_pairs(args.data_dir, args.max_len)
+    dev = [(s, t) for s, t in gec.wi_locness("dev", args.data_dir) if 1 <= len(s) <= args.max_len][:args.dev_size]
+    if args.limit:
+        pairs = pairs[:args.limit]
+    if args.synthetic:  # corrupted copies of the corrections, errors learned from the real pairs
+        errors, rng_noise = ErrorModel(pairs), np.random.default_rng([args.seed, 2])
+        synthetic = [(errors.corrupt(t, rng_noise, args.noise_boost, args.spelling_boost), t)
+                     for _ in range(args.synthetic) for _, t in pairs]
+        synthetic = [(s, t) for s, t in synthetic if s != t]
+        print(f"{len(synthetic)} synthetic pairs (corrupted corrections) added to {len(pairs)} real ones")
+        pairs = pairs + synthetic
+    if args.init_from:  # fine-tune a trained model (its vocabulary and weights), fresh optimizer
+        saved = checkpoint.load(args.init_from)
+        vocab = Vocabulary.from_state_dict(saved["vocab"])
+        for key in ARCHITECTURE:  # the saved model's shape, so that this run's model.pkl records it too
+            if key in saved["args"] and not (key == "char_ngrams" and args.char_ngrams):
+                setattr(args, key, saved["args"][key])
+        model = build(args, vocab)
+        added = model.load_state_dict(saved["model"], strict=False) and \
+            [name for name, _ in model.named_parameters() if name not in saved["model"]]
+        if any(not name.startswith("char_ngrams.") for name in added):
+            raise SystemExit(f"{args.init_from} does not hold this model's parameters {added}")
+        print(f"initialised from {args.init_from} (epoch {saved.get('epoch')}, dev loss {saved.get('dev_loss'):.4f})"
+              + (f"; new: {', '.join(added)}" if added else ""))
+    else:
+        vocab = Vocabulary([s for s, _ in pairs] + [t for _, t in pairs], max_size=args.vocab_size)
+        model = build(args, vocab)
+    # The n-gram table learns at its own rate: it starts at zero beside trained word vectors
+    # and must grow to their size, while Adam moves each entry by about lr per step.
+    ngram_table = [p for name, p in model.named_parameters() if name.startswith("char_ngrams.")]
+    groups = [{"params": [p for p in model.parameters() if all(p is not q for q in ngram_table)], "lr_scale": 1.0}]
+    if ngram_table:
+        groups.append({"params": ngram_table, "lr_scale": args.ngram_lr_scale})
+    optimizer = optim.Adam(groups, lr=args.lr)
+    params = sum(p.data.size for p in model.parameters())
+    print(f"{len(pairs)} training pairs, {len(dev)} dev pairs, vocabulary {len(vocab)}, {params:,} parameters, "
+          f"device {args.device}")
+    state = {"epoch": 0, "batch": 0, "step": 0, "history": {"step": [], "train_loss": [], "epoch": [], "dev_loss": []},
+             "best_dev": math.inf, "seconds": 0.0}
+    ckpt_path = out / "checkpoint.pkl"
+    if args.resume and ckpt_path.exists():
+        saved = checkpoint.load(ckpt_path)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        print(f"resumed at epoch {state['epoch'] + 1}, batch {state['batch']}")
+
+    def save():
+        checkpoint.save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
+                                    "vocab": vocab.state_dict(), "args": vars(args)}, ckpt_path)
+
+    model.train()
+    rng_sampling = np.random.default_rng(args.seed + 1)
+    session_start = time.time()
+
+    def stop_now():
+        return (args.max_steps and state["step"] >= args.max_steps) or \
+               (args.time_budget and time.time() - session_start >= args.time_budget)
+
+    for epoch in range(state["epoch"], args.epochs):
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * group["lr_scale"] * args.lr_decay ** epoch
+        batches = batches_by_length(pairs, args.batch_size, np.random.default_rng([args.seed, epoch]))
+        started, running = time.time(), []
+        todo = range(state["batch"], len(batches))
+        bar = tqdm(todo, desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.no_progress or tqdm is None) \
+            if tqdm else todo
+        for b in bar:
+            batch = to_device(make_batch([pairs[i] for i in batches[b]], vocab, model.ngram_buckets), args.device)
+            loss = batch_loss(model, batch, args.scheduled_sampling, rng_sampling, args.label_smoothing,
+                              args.edit_weight)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            running.append(loss.item())
+            state["words"] = state.get("words", 0) + int((batch["tgt_ext"] != PAD).sum())
+            state["batch"], state["step"] = b + 1, state["step"] + 1
+            if state["step"] % args.log_every == 0:
+                state["history"]["step"].append(state["step"])
+                state["history"]["train_loss"].append(float(np.mean(running[-args.log_every:])))
+                if tqdm and not args.no_progress:
+                    bar.set_postfix(loss=f"{np.mean(running[-args.log_every:]):.3f}")
+            if stop_now():
+                break
+            if state["step"] % args.checkpoint_every == 0:
+                state["seconds"] += time.time() - started
+                started = time.time()
+                save()
+        state["seconds"] += time.time() - started
+        finished = state["batch"] == len(batches)  # or stopped inside the epoch (--time-budget, --max-steps)
+        progress = epoch + state["batch"] / len(batches)  # epochs done, as a fraction
+        loss_dev = dev_loss(model, dev, vocab, args.device)
+        state["history"]["epoch"].append(progress)
+        state["history"]["dev_loss"].append(loss_dev)
+        where = "" if finished else f" (stopped at batch {state['batch']} of {len(batches)})"
+        print(f"epoch {epoch + 1}{where}: "
+              f"train loss {np.mean(running) if running else math.nan:.4f}, W&I dev loss {loss_dev:.4f}, "
+              f"{state.get('words', 0) / max(state['seconds'], 1e-9):.0f} target words/s, "
+              f"{state['seconds']:.0f} s training in all")
+        if finished:  # a resumed run goes on with the next epoch; otherwise with the next batch of this one
+            state["epoch"], state["batch"] = epoch + 1, 0
+        if loss_dev < state["best_dev"]:
+            state["best_dev"] = loss_dev
+            checkpoint.save_atomically({"model": model.state_dict(), "vocab": vocab.state_dict(), "args": vars(args),
+                                        "epoch": round(progress, 2), "dev_loss": loss_dev}, out / "model.pkl")
+        save()
+        if stop_now():
+            break
+    h = state["history"]
+    per_epoch = max(1, len(h["step"]) // max(1, len(h["epoch"])))
+    plot_curves({"train (running mean)": (np.array(h["step"]) * args.batch_size / len(pairs), h["train_loss"]),
+                 "W&I dev": (h["epoch"], h["dev_loss"])}, out / "loss.png", "epoch", "NLL per target word",
+                "GEC encoder-decoder: loss" if per_epoch else "")
+    (out / "history.json").write_text(json.dumps({**h, "seconds": state["seconds"]}, indent=1))
+    return model, vocab
+
+
+def load_model(path, device):
+    if not pathlib.Path(path).exists():
+        raise SystemExit(f"no trained model at {path}: run the train command first (or pass --out)")
+    saved = checkpoint.load(path)
+    vocab = Vocabulary.from_state_dict(saved["vocab"])
+    args = argparse.Namespace(**{**saved["args"], "device": device})
+    model = build(args, vocab)
+    model.load_state_dict(saved["model"])
+    return model.eval(), vocab
