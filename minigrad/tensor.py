@@ -80,7 +80,7 @@ class Function:
         # The one dispatch point of the two rooms: with the fast kernels selected (the
         # default), an op that has a fast twin in minigrad/fast/ runs as that twin, a
         # subclass with the same inputs and outputs; otherwise the code of cls itself.
-        fn = fast.twin(cls, tensors[0].device if tensors else "cpu")()
+        fn = fast.twin(cls, tensors[0].data if tensors else None)()
         needs = tuple(t.requires_grad for t in tensors) if _grad_enabled else ()
         requires_grad = any(needs)
         if requires_grad:

@@ -16,8 +16,8 @@ One switch selects the kernels for every op at once:
 "fast" is the default. Where a twin cannot run (Numba is not installed, for the CPU twins)
 its op runs the reference code. The reference mode never imports Numba.
 
-The dispatch point is `Function.apply` in tensor.py, which asks `twin(cls, device)` which
-class to run. Nothing here imports NumPy or Numba at import time: `import minigrad` loads
+The dispatch point is `Function.apply` in tensor.py, which asks `twin(cls, array)` which
+class to run on its first input's array. Nothing here imports NumPy or Numba at import time: `import minigrad` loads
 this module before NumPy (process.py explains why).
 """
 import contextlib
@@ -25,7 +25,7 @@ import os
 
 MODES = ("fast", "reference")
 _mode = None
-_twins = None  # {(reference Function class, "cpu" | "cuda"): twin class}, built on first use
+_twins = None  # {array type: {reference Function class: twin class}}, built on first use
 
 
 def get_kernels():
@@ -55,12 +55,16 @@ def use_kernels(mode):
         set_kernels(previous)
 
 
-def twin(cls, device):
-    """The class that runs op ``cls`` on ``device`` ("cpu" or "cuda"): its fast twin in fast
-    mode where there is one, else ``cls`` itself."""
-    if (_mode or get_kernels()) == "reference":
-        return cls
-    return (_twins if _twins is not None else _load_twins()).get((cls, device), cls)
+def twin(cls, array):
+    """The class that runs op ``cls`` whose first input is ``array``: in fast mode its fast
+    twin for that kind of array (NumPy or CuPy) where there is one, else ``cls`` itself."""
+    if _mode != "fast":
+        return cls if _mode == "reference" or get_kernels() == "reference" else twin(cls, array)
+    kind = type(array)
+    table = _twins.get(kind) if _twins is not None else None
+    if table is None:
+        table = _twins_for(kind)
+    return table.get(cls, cls)
 
 
 def numba_available():
@@ -71,26 +75,27 @@ def numba_available():
     return True
 
 
-def _load_twins():
+def _twins_for(kind):
+    """{reference class: twin class} for arrays of type ``kind``, built once per type."""
     global _twins
-    twins = {}
-    from . import im2col_cupy  # noqa: F401  (CuPy itself loads only when a GPU array arrives)
-    from .conv import Conv2d
-    from ..ops import conv
+    from ..ops import activation, batchnorm, conv, pooling
+    from . import conv as fast_conv  # its CuPy and Numba kernels load when an array of theirs arrives
 
-    twins[conv.Conv2d, "cuda"] = Conv2d
-    if numba_available():
-        from . import activation, batchnorm, pooling
-        from ..ops import activation as act, batchnorm as bn, pooling as pool
+    if kind.__module__.startswith("cupy"):
+        table = {conv.Conv2d: fast_conv.Conv2d}
+    elif kind.__module__ == "numpy" and numba_available():
+        from . import activation as fast_activation, batchnorm as fast_batchnorm, pooling as fast_pooling
 
-        twins.update({
-            (conv.Conv2d, "cpu"): Conv2d,
-            (pool.MaxPool2d, "cpu"): pooling.MaxPool2d,
-            (pool.AvgPool2d, "cpu"): pooling.AvgPool2d,
-            (bn.BatchNorm, "cpu"): batchnorm.BatchNorm,
-            (act.ReLU, "cpu"): activation.ReLU,
-            (act.Sigmoid, "cpu"): activation.Sigmoid,
-            (act.Tanh, "cpu"): activation.Tanh,
-        })
-    _twins = twins
-    return twins
+        table = {
+            conv.Conv2d: fast_conv.Conv2d,
+            pooling.MaxPool2d: fast_pooling.MaxPool2d,
+            pooling.AvgPool2d: fast_pooling.AvgPool2d,
+            batchnorm.BatchNorm: fast_batchnorm.BatchNorm,
+            activation.ReLU: fast_activation.ReLU,
+            activation.Sigmoid: fast_activation.Sigmoid,
+            activation.Tanh: fast_activation.Tanh,
+        }
+    else:  # NumPy without Numba, or anything else: the reference ops
+        table = {}
+    _twins = {**(_twins or {}), kind: table}
+    return table
