@@ -17,7 +17,7 @@ One switch selects the kernels for every op at once:
 its op runs the reference code. The reference mode never imports Numba.
 
 The dispatch point is `Function.apply` in tensor.py, which asks `twin(cls, array)` which
-class to run on its first input's array. Nothing here imports NumPy or Numba at import time: `import minigrad` loads
+class to run on its first input's array: two dictionary look-ups per op. Nothing here imports NumPy or Numba at import time: `import minigrad` loads
 this module before NumPy (process.py explains why).
 """
 import contextlib
@@ -25,12 +25,14 @@ import os
 
 MODES = ("fast", "reference")
 _mode = None
-_twins = None  # {array type: {reference Function class: twin class}}, built on first use
+# For each mode, {array type: {reference Function class: the class that runs it}}, each
+# type's table built on first use; _active is the selected mode's (empty until first use).
+_tables = {mode: {} for mode in MODES}
+_active = {}
 
 
 def get_kernels():
     """The kernels in use: "fast" or "reference"."""
-    global _mode
     if _mode is None:
         set_kernels(os.environ.get("MINIGRAD_KERNELS") or "fast")
     return _mode
@@ -38,10 +40,10 @@ def get_kernels():
 
 def set_kernels(mode):
     """Run every op with its "fast" twin (where one exists and can run) or its "reference" code."""
-    global _mode
+    global _mode, _active
     if mode not in MODES:
         raise ValueError(f"kernels must be one of {MODES}, got {mode!r} (from set_kernels or MINIGRAD_KERNELS)")
-    _mode = mode
+    _mode, _active = mode, _tables[mode]
 
 
 @contextlib.contextmanager
@@ -58,12 +60,9 @@ def use_kernels(mode):
 def twin(cls, array):
     """The class that runs op ``cls`` whose first input is ``array``: in fast mode its fast
     twin for that kind of array (NumPy or CuPy) where there is one, else ``cls`` itself."""
-    if _mode != "fast":
-        return cls if _mode == "reference" or get_kernels() == "reference" else twin(cls, array)
-    kind = type(array)
-    table = _twins.get(kind) if _twins is not None else None
-    if table is None:
-        table = _twins_for(kind)
+    table = _active.get(type(array))
+    if table is None:  # the first op on this type of array in this mode
+        table = _table_for(type(array))
     return table.get(cls, cls)
 
 
@@ -75,27 +74,27 @@ def numba_available():
     return True
 
 
-def _twins_for(kind):
-    """{reference class: twin class} for arrays of type ``kind``, built once per type."""
-    global _twins
-    from ..ops import activation, batchnorm, conv, pooling
-    from . import conv as fast_conv  # its CuPy and Numba kernels load when an array of theirs arrives
+def _table_for(kind):
+    """{reference class: twin class} for arrays of type ``kind`` in the selected mode."""
+    fast = get_kernels() == "fast"  # (the reference mode must not even try to import Numba)
+    on_gpu = fast and kind.__module__.startswith("cupy")
+    on_cpu = fast and kind.__module__ == "numpy" and numba_available()  # the CPU twins are Numba loops
+    table = {}
+    if on_gpu or on_cpu:
+        from ..ops import activation, batchnorm, conv, pooling
+        from . import conv as fast_conv  # its CuPy or Numba kernels load when an array of theirs arrives
 
-    if kind.__module__.startswith("cupy"):
-        table = {conv.Conv2d: fast_conv.Conv2d}
-    elif kind.__module__ == "numpy" and numba_available():
-        from . import activation as fast_activation, batchnorm as fast_batchnorm, pooling as fast_pooling
+        table[conv.Conv2d] = fast_conv.Conv2d
+        if on_cpu:
+            from . import activation as fast_activation, batchnorm as fast_batchnorm, pooling as fast_pooling
 
-        table = {
-            conv.Conv2d: fast_conv.Conv2d,
-            pooling.MaxPool2d: fast_pooling.MaxPool2d,
-            pooling.AvgPool2d: fast_pooling.AvgPool2d,
-            batchnorm.BatchNorm: fast_batchnorm.BatchNorm,
-            activation.ReLU: fast_activation.ReLU,
-            activation.Sigmoid: fast_activation.Sigmoid,
-            activation.Tanh: fast_activation.Tanh,
-        }
-    else:  # NumPy without Numba, or anything else: the reference ops
-        table = {}
-    _twins = {**(_twins or {}), kind: table}
+            table.update({
+                pooling.MaxPool2d: fast_pooling.MaxPool2d,
+                pooling.AvgPool2d: fast_pooling.AvgPool2d,
+                batchnorm.BatchNorm: fast_batchnorm.BatchNorm,
+                activation.ReLU: fast_activation.ReLU,
+                activation.Sigmoid: fast_activation.Sigmoid,
+                activation.Tanh: fast_activation.Tanh,
+            })
+    _tables[_mode][kind] = table
     return table
