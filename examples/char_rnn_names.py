@@ -15,9 +15,9 @@ Two ways to train, one model:
                   the loss (ignore_index), Adam: many names per step, much faster per name.
 
     python examples/char_rnn_names.py train --data-dir ../shared/data --steps 100000
-    python examples/char_rnn_names.py sample --checkpoint runs/char_rnn/model.pkl --language Russian --start R
+    python examples/char_rnn_names.py sample --checkpoint runs/char_rnn/model.npz --language Russian --start R
 
-Writes to --out: loss.png, heldout_nll.json (per language), samples.txt, model.pkl.
+Writes to --out: loss.png, heldout_nll.json (per language), samples.txt, model.npz.
 """
 import argparse
 import json
@@ -186,7 +186,7 @@ def train(args):
         optimizer = optim.Adam(model.parameters(), lr=args.lr or 0.003)
     rng = np.random.default_rng(args.seed)
     step, losses = 0, []
-    checkpoint = out / "checkpoint.pkl"
+    checkpoint = out / "checkpoint.npz"
     if args.resume and checkpoint.exists():
         state = load_checkpoint(checkpoint)
         model.load_state_dict(state["model"])
@@ -230,7 +230,7 @@ def train(args):
 
     nll = heldout_nll(model, splits, languages)
     save_atomically({"model": model.state_dict(), "languages": languages, "hidden": args.hidden, "cell": args.cell},
-                    out / "model.pkl")
+                    out / "model.npz")
     if losses:
         plot_curves({f"{args.mode} ({args.cell})": tuple(zip(*losses))}, out / "loss.png", "training step",
                     "training loss per character (nats)", "Surname generator")
@@ -304,8 +304,8 @@ def parse_args(argv=None):
     t.add_argument("--out", default="runs/char_rnn")
     t.add_argument("--resume", action="store_true")
     t.add_argument("--no-progress", action="store_true")
-    s = commands.add_parser("sample", help="generate names from a trained model.pkl")
-    s.add_argument("--checkpoint", default="runs/char_rnn/model.pkl")
+    s = commands.add_parser("sample", help="generate names from a trained model.npz")
+    s.add_argument("--checkpoint", default="runs/char_rnn/model.npz")
     s.add_argument("--language", required=True)
     s.add_argument("--start", nargs="+", default=["A"])
     s.add_argument("--temperature", type=float, default=0.5)

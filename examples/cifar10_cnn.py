@@ -16,7 +16,7 @@ carved from the training images, and the test set is used once, at the end.
     python examples/cifar10_cnn.py --device cuda           # on a GPU, through CuPy
 
 Writes to --out: curves.png (loss and error per epoch), confusion.png, history.json/.csv,
-checkpoint.pkl (every epoch, atomically), summary.json.
+checkpoint.npz (every epoch, atomically), summary.json.
 """
 import argparse
 import json
@@ -79,7 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=None, help="dataset root (default: $MINIGRAD_DATA or ~/.cache/minigrad)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--out", default="runs/cifar10_cnn")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pkl")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -101,7 +101,7 @@ def main(argv=None):
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
     scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * len(train_loader))
     trainer = Trainer(model, optimizer, loss_fn=mg.nll_loss, scheduler=scheduler, scheduler_per_batch=True,
-                      checkpoint_path=out / "checkpoint.pkl", out_dir=out, progress=not args.no_progress)
+                      checkpoint_path=out / "checkpoint.npz", out_dir=out, progress=not args.no_progress)
     start = time.perf_counter()
     history = trainer.fit(train_loader, val_loader, epochs=args.epochs, resume=args.resume)
     train_seconds = time.perf_counter() - start

@@ -36,15 +36,55 @@ def test_short_training_lowers_the_loss_and_the_cli_writes_its_outputs(tmp_path)
     assert len(history) == 5
     assert history[-1]["train_loss"] < 0.95 * history[0]["train_loss"], history  # falls by more than 5%
     assert 0 <= summary["test_accuracy"] <= 1
-    for name in ("curves.png", "confusion.png", "checkpoint.pkl", "summary.json", "history.csv"):
+    for name in ("curves.png", "confusion.png", "checkpoint.npz", "summary.json", "history.csv"):
         assert (out / name).exists(), name
 
 
-def test_resume_continues_from_the_checkpoint(tmp_path, capsys):
-    args = ["--limit", "200", "--batch-size", "50", "--data-dir", str(data_dir(tmp_path)),
-            "--out", str(tmp_path / "run"), "--no-progress"]
-    cifar.main(args + ["--epochs", "1"])
-    cifar.main(args + ["--epochs", "2", "--resume"])
+def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, capsys, monkeypatch):
+    import pytest
+
+    from minigrad.train import checkpoint, loop
+
+    args = ["--epochs", "2", "--limit", "200", "--batch-size", "50", "--data-dir", str(data_dir(tmp_path)), "--no-progress"]
+    cifar.main(args + ["--out", str(tmp_path / "straight")])
+
+    save = loop.Trainer.save
+
+    def save_then_die(trainer):  # killed right after the first epoch's checkpoint was written
+        save(trainer)
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop.Trainer, "save", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            cifar.main(args + ["--out", str(tmp_path / "resumed")])
+    cifar.main(args + ["--out", str(tmp_path / "resumed"), "--resume"])
     assert "resumed from" in capsys.readouterr().out
-    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    straight = checkpoint.load(tmp_path / "straight" / "checkpoint.npz")
+    resumed = checkpoint.load(tmp_path / "resumed" / "checkpoint.npz")
+    for part in ("model", "optimizer", "best"):
+        assert_same(straight[part], resumed[part])
+    assert [h["train_loss"] for h in straight["history"]] == [h["train_loss"] for h in resumed["history"]]
+    history = json.loads((tmp_path / "resumed" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2]
+
+    # resuming with another number of epochs would reshape the one-cycle schedule: refused
+    with pytest.raises(ValueError, match="other settings .*total_steps"):
+        cifar.main(args[:1] + ["3"] + args[2:] + ["--out", str(tmp_path / "resumed"), "--resume"])
+
+
+def assert_same(a, b):
+    """Equal structures, arrays equal bit for bit."""
+    assert type(a) is type(b) or isinstance(a, dict) and isinstance(b, dict)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b

@@ -154,7 +154,7 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     assert all(0 <= r["jfleg_test_gleu"] <= 100 for r in results.values() if "jfleg_test_gleu" in r)
     history = json.loads((out / "history.json").read_text())
     assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]  # it learns
-    assert (out / "loss.png").stat().st_size > 0 and (out / "checkpoint.pkl").exists()
+    assert (out / "loss.png").stat().st_size > 0 and (out / "checkpoint.npz").exists()
     # resume: a finished run continues from its checkpoint instead of starting over
     cli.main(["train", "--limit", "300", "--epochs", "3", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
               "--dev-size", "40", "--batch-size", "16", "--resume", "--no-eval"] + common)
@@ -172,7 +172,7 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     assert "->" in capsys.readouterr().out
     cli.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
               "--edit-weight", "2", "--lr-decay", "0.5", "--synthetic", "1", "--noise-boost", "3",
-              "--init-from", str(out / "model.pkl"), "--data-dir", str(root), "--out", str(tmp_path / "tuned"),
+              "--init-from", str(out / "model.npz"), "--data-dir", str(root), "--out", str(tmp_path / "tuned"),
               "--no-progress"])
     printed = capsys.readouterr().out
     assert "initialised from" in printed
@@ -182,12 +182,12 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     # (not this command line's defaults) and the new table go into the tuned model
     tuned = tmp_path / "tuned_ngrams"
     cli.main(["train", "--limit", "300", "--epochs", "1", "--max-steps", "2", "--dev-size", "40", "--no-eval",
-              "--synthetic", "1", "--spelling-boost", "20", "--char-ngrams", "512", "--init-from", str(out / "model.pkl"),
+              "--synthetic", "1", "--spelling-boost", "20", "--char-ngrams", "512", "--init-from", str(out / "model.npz"),
               "--data-dir", str(root), "--out", str(tuned), "--no-progress"])
     printed = capsys.readouterr().out
     assert "new: char_ngrams.weight" in printed
     assert int(printed.split(" synthetic pairs")[0].split()[-1]) > added  # misspellings on top
-    model, _ = train.load_model(tuned / "model.pkl", "cpu")
+    model, _ = train.load_model(tuned / "model.npz", "cpu")
     assert model.ngram_buckets == 512 and model.embedding.embedding_dim == 16
     cli.main(["correct", "She go to scool every days .", "--out", str(tuned), "--beam", "1"])
     assert "->" in capsys.readouterr().out

@@ -48,7 +48,7 @@ def test_short_batched_training_lowers_heldout_nll_and_sampling_works(tmp_path, 
     assert saved["after_training"]["all"] == pytest.approx(result["after"]["all"])
     assert (out / "loss.png").exists() and (out / "samples.txt").read_text().count("\n") > 3
     language = saved["after_training"].keys().__iter__().__next__()
-    names.main(["sample", "--checkpoint", str(out / "model.pkl"), "--language", language, "--start", "K", "M"])
+    names.main(["sample", "--checkpoint", str(out / "model.npz"), "--language", language, "--start", "K", "M"])
     printed = capsys.readouterr().out
     assert f"{language}, K -> K" in printed and f"{language}, M -> M" in printed
 

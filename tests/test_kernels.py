@@ -17,11 +17,12 @@ from recipe_checks import draw_inputs
 ALL = RECIPES + LAYER_RECIPES
 
 
-def run(recipe, arrays, params, upstream_seed, mode):
+def run(recipe, arrays, params, upstream_seed, mode, dtype):
     with mg.use_kernels(mode):
-        inputs = [mg.tensor(a, requires_grad=True) for a in arrays]
+        inputs = [mg.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
         out = recipe.fn(*inputs, **params)
-        out.backward(np.random.default_rng(upstream_seed).standard_normal(out.shape).astype(out.dtype))
+        upstream = np.random.default_rng(upstream_seed).standard_normal(out.shape).astype(np.float32)
+        out.backward(upstream.astype(dtype))
     return [out.numpy()] + [t.grad.numpy() for t in inputs]
 
 
@@ -29,15 +30,22 @@ def run(recipe, arrays, params, upstream_seed, mode):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @given(data=st.data())
 def test_fast_and_reference_kernels_agree(recipe, dtype, data):
+    """In float64 the two modes agree to round-off. In float32 the fast kernels may round
+    differently (other summation orders, float64 accumulators), so they must be no further
+    from the float64 result than the float32 reference is, give or take 1e-4 of the scale."""
     arrays, params, rng = draw_inputs(data, recipe)
     arrays = [a.astype(dtype) for a in arrays]
     seed = int(rng.integers(2**32))
-    reference, fast = run(recipe, arrays, params, seed, "reference"), run(recipe, arrays, params, seed, "fast")
-    tol = 1e-4 if dtype == np.float32 else 1e-10  # the fast kernels sum in other orders
-    for expected, actual in zip(reference, fast):
-        assert actual.dtype == expected.dtype
-        scale = max(1.0, float(np.abs(expected).max(initial=0)))
-        np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale)
+    reference, fast = (run(recipe, arrays, params, seed, mode, dtype) for mode in ("reference", "fast"))
+    exact = run(recipe, arrays, params, seed, "reference", np.float64)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for expected, actual, truth in zip(reference, fast, exact):
+        assert actual.dtype == expected.dtype == dtype
+        scale = max(1.0, float(np.abs(truth).max(initial=0)))
+        reference_error = np.abs(expected.astype(np.float64) - truth)
+        fast_error = np.abs(actual.astype(np.float64) - truth)
+        assert (fast_error <= reference_error + tol * scale).all(), (
+            f"fast kernels off by {fast_error.max()}, the reference by {reference_error.max()}")
 
 
 def test_the_switch_selects_every_op_at_once():

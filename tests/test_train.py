@@ -40,7 +40,7 @@ def make_run(tmp_path, seed=0):
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
     loader = data.DataLoader((x, y), batch_size=16, shuffle=True, seed=seed, transform=T.RandomHorizontalFlip())
-    trainer = Trainer(model, opt, scheduler=sched, checkpoint_path=tmp_path / "ckpt.pkl", out_dir=tmp_path, progress=False)
+    trainer = Trainer(model, opt, scheduler=sched, checkpoint_path=tmp_path / "ckpt.npz", out_dir=tmp_path, progress=False)
     return trainer, loader
 
 
@@ -64,15 +64,15 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     trainer, loader = make_run(tmp_path)
     trainer.fit(loader, epochs=1)
-    before = (tmp_path / "ckpt.pkl").read_bytes()
+    before = (tmp_path / "ckpt.npz").read_bytes()
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing")
 
-    monkeypatch.setattr("pickle.dump", crash)
+    monkeypatch.setattr("numpy.savez", crash)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit(loader, epochs=2, resume=True)
-    assert (tmp_path / "ckpt.pkl").read_bytes() == before  # the old checkpoint is intact
+    assert (tmp_path / "ckpt.npz").read_bytes() == before  # the old checkpoint is intact
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
 
 

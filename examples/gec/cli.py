@@ -87,7 +87,7 @@ def main(argv=None):
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--checkpoint-every", type=int, default=500)
     t.add_argument("--resume", action="store_true")
-    t.add_argument("--init-from", default=None, help="start from this model.pkl's weights (fine-tuning)")
+    t.add_argument("--init-from", default=None, help="start from this model.npz's weights (fine-tuning)")
     t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
     for p in (t, sub.add_parser("evaluate", help="score a trained model"),
               sub.add_parser("correct", help="correct sentences given on the command line")):
@@ -107,12 +107,12 @@ def main(argv=None):
         if args.no_eval:
             return None
     if args.command == "correct":
-        model, vocab = load_model(out / "model.pkl", args.device)
+        model, vocab = load_model(out / "model.npz", args.device)
         for sentence, fixed in zip(args.sentences, correct(model, [gec.tokenize(s) for s in args.sentences], vocab,
                                                            args.device, args.beam, 64, args.length_penalty)):
             print(f"{sentence}\n  -> {' '.join(fixed)}")
         return None
-    model, vocab = load_model(out / "model.pkl", args.device)
+    model, vocab = load_model(out / "model.npz", args.device)
     margin, by_margin = tune_margin(model, vocab, args.data_dir, args.device, limit=args.eval_limit,
                                     progress=not args.no_progress)
     print("JFLEG dev GLEU of the confident corrections by margin (nats): "

@@ -20,7 +20,7 @@ step() {  # step NAME ARGS...: train runs/.../NAME unless its model is complete,
     local name=$1; shift
     if [ -f "$out/$name/done" ]; then echo "== $name: done already"; return; fi
     local resume=()
-    [ -f "$out/$name/checkpoint.pkl" ] && resume=(--resume)
+    [ -f "$out/$name/checkpoint.npz" ] && resume=(--resume)
     echo "== $name"
     $gec train "${common[@]}" --out "$out/$name" "$@" "${resume[@]}"
     touch "$out/$name/done"
@@ -30,10 +30,10 @@ step() {  # step NAME ARGS...: train runs/.../NAME unless its model is complete,
 step words --epochs 4 --lr-decay 0.7
 # 2. Fine-tuning on the real pairs plus one corrupted copy of each correction, with errors
 #    learned from the learners' own edits (text/noise.py), at twice their rates.
-step synthetic --init-from "$out/words/model.pkl" --epochs 1 --synthetic 1 --noise-boost 2 --lr 3e-4
+step synthetic --init-from "$out/words/model.npz" --epochs 1 --synthetic 1 --noise-boost 2 --lr 3e-4
 # 3. Character n-grams on the source side and misspelled synthetic pairs: the network learns
 #    some spelling. The headline rows of examples/README.md are this model's.
-step ngrams --init-from "$out/synthetic/model.pkl" --char-ngrams 65536 --synthetic 2 --spelling-boost 8 \
+step ngrams --init-from "$out/synthetic/model.npz" --char-ngrams 65536 --synthetic 2 --spelling-boost 8 \
     --noise-boost 2 --lr 3e-4 --epochs 1
 # 4. Scores on JFLEG test, W&I dev and CoNLL-2014 test, against copying the input.
 $gec evaluate --data-dir "$data" --device "$device" --out "$out/ngrams" --beam 1

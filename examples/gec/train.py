@@ -50,7 +50,7 @@ def train(args):
     if args.init_from:  # fine-tune a trained model (its vocabulary and weights), fresh optimizer
         saved = checkpoint.load(args.init_from)
         vocab = Vocabulary.from_state_dict(saved["vocab"])
-        for key in ARCHITECTURE:  # the saved model's shape, so that this run's model.pkl records it too
+        for key in ARCHITECTURE:  # the saved model's shape, so that this run's model.npz records it too
             if key in saved["args"] and not (key == "char_ngrams" and args.char_ngrams):
                 setattr(args, key, saved["args"][key])
         model = build(args, vocab)
@@ -75,7 +75,7 @@ def train(args):
           f"device {args.device}")
     state = {"epoch": 0, "batch": 0, "step": 0, "history": {"step": [], "train_loss": [], "epoch": [], "dev_loss": []},
              "best_dev": math.inf, "seconds": 0.0}
-    ckpt_path = out / "checkpoint.pkl"
+    ckpt_path = out / "checkpoint.npz"
     if args.resume and ckpt_path.exists():
         saved = checkpoint.load(ckpt_path)
         model.load_state_dict(saved["model"])
@@ -141,7 +141,7 @@ def train(args):
         if loss_dev < state["best_dev"]:
             state["best_dev"] = loss_dev
             checkpoint.save_atomically({"model": model.state_dict(), "vocab": vocab.state_dict(), "args": vars(args),
-                                        "epoch": round(progress, 2), "dev_loss": loss_dev}, out / "model.pkl")
+                                        "epoch": round(progress, 2), "dev_loss": loss_dev}, out / "model.npz")
         save()
         if stop_now():
             break

@@ -26,9 +26,17 @@ class DataLoader:
     def __init__(self, arrays, batch_size=1, shuffle=False, seed=0, drop_last=False,
                  transform=None, device="cpu", prefetch=0):
         self.arrays = tuple(arrays)
+        if not self.arrays:
+            raise ValueError("DataLoader: no arrays given (expected a tuple such as (images, labels))")
         lengths = {len(a) for a in self.arrays}
         if len(lengths) != 1:
             raise ValueError(f"DataLoader: arrays have different lengths {sorted(lengths)}")
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
+            raise ValueError(f"DataLoader: prefetch must be a non-negative integer, got {prefetch!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be callable as transform(x, rng), got {type(transform).__name__}")
         self.length = lengths.pop()
         self.batch_size, self.shuffle, self.seed, self.drop_last = batch_size, shuffle, seed, drop_last
         self.transform, self.device, self.prefetch = transform, backend.normalize_device(device), prefetch

@@ -160,6 +160,10 @@ def conv_forward(x, w, b, padding):
 def conv_weight_grad(xpad, g, w_shape):
     """dw (F, C, KH, KW) from the padded planes that conv_forward returned."""
     filters, wp = w_shape[0], g.shape[3] + w_shape[3] - 1
+    # the loops read xpad without bounds checks: G's planes must fit the padded planes exactly
+    if g.shape[:2] != (xpad.shape[0], filters) or xpad.shape[2] != (g.shape[2] + w_shape[2]) * wp:
+        raise ValueError(f"conv2d (direct) backward: gradient shape {g.shape} does not fit padded input planes "
+                         f"{xpad.shape} and weight shape {tuple(w_shape)}")
     per_image = np.empty((g.shape[0], _padded_filters(filters)) + tuple(w_shape[1:]), dtype=g.dtype)
     _weight_grad(xpad, wp, np.ascontiguousarray(g), per_image)
     return per_image[:, :filters].sum(axis=0)
@@ -169,6 +173,9 @@ def conv_input_grad(g, w, x_shape, padding):
     """dx (N, C, H, W)."""
     (ph, pw), (n, c, h, width) = padding, x_shape
     wp = width + 2 * pw
+    expected = (n, w.shape[0], h + 2 * ph - w.shape[2] + 1, width + 2 * pw - w.shape[3] + 1)
+    if g.shape != expected:  # the loops write dxpad without bounds checks
+        raise ValueError(f"conv2d (direct) backward: gradient shape {g.shape}, expected {expected}")
     dxpad = np.zeros((n, c, (h + 2 * ph + 1) * wp), dtype=g.dtype)
     _input_grad(np.ascontiguousarray(g), np.ascontiguousarray(w), wp, dxpad)
     return np.ascontiguousarray(dxpad.reshape(n, c, -1, wp)[:, :, ph:ph + h, pw:pw + width])

@@ -134,17 +134,32 @@ def _col2im_serial(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out_last):
                       dh, dw, oh, ow, out_last[n].reshape(-1))
 
 
-def _check_out(out):
-    if not out.flags.c_contiguous:  # the kernels index it through a flat view
-        raise ValueError(f"im2col/col2im: out must be C-contiguous, got strides {out.strides} for shape {out.shape}")
-    return out
+def check_windows(op, size, out, kernel, stride, padding, dilation=(1, 1)):
+    """Raise unless ``out`` = (OH, OW) windows fit in the padded input of ``size`` (H, W).
+    The compiled loops index memory without bounds checks: a wrong size would make them read
+    and write outside their arrays (heap corruption) instead of failing."""
+    for axis in (0, 1):
+        reach = (out[axis] - 1) * stride[axis] + dilation[axis] * (kernel[axis] - 1) + 1
+        if out[axis] < 1 or reach > size[axis] + 2 * padding[axis]:
+            raise ValueError(f"{op}: {out[0]}x{out[1]} windows of {kernel} (stride {stride}, padding {padding}, "
+                             f"dilation {dilation}) do not fit an input of {size[0]}x{size[1]}")
+
+
+def _check_matrix(op, array, shape):
+    if array.shape != shape:
+        raise ValueError(f"{op}: the column matrix has shape {array.shape}, expected {shape}")
+    if not array.flags.c_contiguous:  # the kernels index it through a flat view
+        raise ValueError(f"{op}: the column matrix must be C-contiguous, got strides {array.strides}")
+    return array
 
 
 def im2col(x, kernel, stride, padding, dilation, pad_value=0.0, out=None, parallel=True):
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = x.shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
-    cols = np.empty((n * oh * ow, kh * kw * c), dtype=x.dtype) if out is None else _check_out(out)
+    check_windows("im2col", (h, w), (oh, ow), kernel, stride, padding, dilation)
+    cols = np.empty((n * oh * ow, kh * kw * c), dtype=x.dtype) if out is None else \
+        _check_matrix("im2col", out, (n * oh * ow, kh * kw * c))
     x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # channels last: a tap's C values side by side
     kernel = _im2col_parallel if parallel else _im2col_serial
     kernel(x_last, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.dtype.type(pad_value), cols)
@@ -155,6 +170,10 @@ def col2im(cols, shape, kernel, stride, padding, dilation, out=None, parallel=Tr
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     n, c, h, w = shape
     oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
+    check_windows("col2im", (h, w), (oh, ow), kernel, stride, padding, dilation)
+    _check_matrix("col2im", cols.reshape(cols.shape), (n * oh * ow, kh * kw * c))
+    if out is not None and out.shape != tuple(shape):
+        raise ValueError(f"col2im: out has shape {out.shape}, expected {tuple(shape)}")
     out = np.empty(shape, dtype=cols.dtype) if out is None else out
     out_last = np.empty((n, h, w, c), dtype=cols.dtype)  # summed channels last, then moved into place
     kernel = _col2im_parallel if parallel else _col2im_serial

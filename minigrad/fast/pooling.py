@@ -3,9 +3,11 @@
 The im2col route (ops/pooling.py) builds a column matrix just to take a max over each row;
 here each window is scanned in place, and the arg-max is kept as a flat index into the
 input plane (h·W + w) so the backward pass can scatter straight to it. Same tie rule: the
-first maximal element in row-major window order wins. One thread per (image, channel)
-plane, so no two threads ever add into the same dx element. Planes are indexed flat with
-unsigned offsets (see im2col_numba.py: Numba then skips its negative-index test).
+first maximal element in row-major window order wins; a NaN in the window wins over any
+number (the first NaN), so NaN propagates as in the reference and in PyTorch. One thread
+per (image, channel) plane, so no two threads ever add into the same dx element. Planes are
+indexed flat with unsigned offsets (see im2col_numba.py: Numba then skips its negative-index
+test).
 
 Average pooling likewise sums each window in place (padding counts as zero, divisor KH·KW as
 in PyTorch's default) and its backward adds g/(KH·KW) to every element of the window.
@@ -14,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ops import pooling as reference
-from .im2col_numba import index
+from .im2col_numba import check_windows, index
 
 
 @njit(parallel=True, cache=True)
@@ -39,8 +41,10 @@ def _forward(x, kh, kw, sh, sw, ph, pw, out, winner):
                 for i in range(i_lo, i_hi):
                     for j in range(j_lo, j_hi):
                         at = (h0 + i) * width + w0 + j
-                        if plane[index(at)] > best:
-                            best, arg = plane[index(at)], at
+                        value = plane[index(at)]
+                        # a NaN wins and stays (the first one, as NumPy's argmax and PyTorch)
+                        if value > best or (value != value and best == best):
+                            best, arg = value, at
                 outs[p, y * ow + x_] = best
                 winners[p, y * ow + x_] = arg
 
@@ -55,7 +59,15 @@ def _backward(g, winner, dx):
             planes[p, index(winners[p, k])] += gs[p, k]
 
 
+def _check_shapes(op, x_shape, out_shape, kernel, stride, padding):
+    """The loops index memory without bounds checks: refuse shapes that do not fit."""
+    if len(x_shape) != 4 or tuple(out_shape[:2]) != tuple(x_shape[:2]):
+        raise ValueError(f"{op}: output shape {tuple(out_shape)} does not match input shape {tuple(x_shape)}")
+    check_windows(op, x_shape[2:], out_shape[2:], kernel, stride, padding)
+
+
 def max_pool_forward(x, kernel, stride, padding, out_shape):
+    _check_shapes("max_pool2d", x.shape, out_shape, kernel, stride, padding)
     out = np.empty(out_shape, dtype=x.dtype)
     winner = np.empty(out_shape, dtype=np.int32)
     _forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out, winner)
@@ -63,6 +75,8 @@ def max_pool_forward(x, kernel, stride, padding, out_shape):
 
 
 def max_pool_backward(g, winner, x_shape):
+    if g.shape != winner.shape or g.shape[:2] != tuple(x_shape[:2]):
+        raise ValueError(f"max_pool2d backward: gradient shape {g.shape} does not match the output {winner.shape}")
     dx = np.zeros(x_shape, dtype=g.dtype)
     _backward(np.ascontiguousarray(g), winner, dx)
     return dx
@@ -112,12 +126,14 @@ def _avg_backward(g, kh, kw, sh, sw, ph, pw, dx):
 
 
 def avg_pool_forward(x, kernel, stride, padding, out_shape):
+    _check_shapes("avg_pool2d", x.shape, out_shape, kernel, stride, padding)
     out = np.empty(out_shape, dtype=x.dtype)
     _avg_forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
     return out
 
 
 def avg_pool_backward(g, kernel, stride, padding, x_shape):
+    _check_shapes("avg_pool2d backward", x_shape, g.shape, kernel, stride, padding)
     dx = np.zeros(x_shape, dtype=g.dtype)
     _avg_backward(np.ascontiguousarray(g), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dx)
     return dx

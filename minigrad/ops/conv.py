@@ -70,6 +70,8 @@ def check_conv_inputs(x, w, b, stride, padding, dilation):
     (kernel, stride, padding, dilation), each a pair."""
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d: expected input (N, C, H, W) and weight (F, C, KH, KW), got shapes {x.shape} and {w.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"conv2d: empty batch (input shape {x.shape})")
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"conv2d: input shape {x.shape} has {x.shape[1]} channels but weight shape {w.shape} expects {w.shape[1]}")
     if b is not None and b.shape != (w.shape[0],):

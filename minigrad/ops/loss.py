@@ -9,18 +9,26 @@ from ..tensor import Function
 from .activation import stable_log_softmax
 
 
-def _check_classification(op, scores, target):
+def _check_classification(op, scores, target, ignore_index):
     if scores.ndim != 2 or target.shape != scores.shape[:1]:
         raise ValueError(f"{op}: expected input (N, C) and target (N,), got shapes {scores.shape} and {target.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+    if len(target) == 0:
+        raise ValueError(f"{op}: empty batch (input shape {scores.shape}): a loss over no samples is undefined")
+    classes = scores.shape[1]
+    outside = ((target < 0) | (target >= classes)) & (target != ignore_index)
+    if outside.any():  # a negative label would silently pick a class from the end
+        bad = int(target[outside][0])
+        raise ValueError(f"{op}: target {bad} is out of range for {classes} classes (labels must lie in "
+                         f"0..{classes - 1}, or equal ignore_index={ignore_index})")
 
 
 class _PickTarget:
     """Shared bookkeeping: which rows count, and the divisor of the 'mean'."""
 
     def setup(self, op, scores, target, reduction, ignore_index):
-        _check_classification(op, scores, target)
+        _check_classification(op, scores, target, ignore_index)
         xp = get_array_module(scores)
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

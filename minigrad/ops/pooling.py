@@ -61,6 +61,8 @@ def window_geometry(op, x, kernel_size, stride, padding):
     """Check a pooling call; return its im2col geometry and its output shape."""
     if x.ndim != 4:
         raise ValueError(f"{op}: expected input (N, C, H, W), got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{op}: empty batch (input shape {x.shape})")
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else pair(stride, "stride")
     padding = pair(padding, "padding")

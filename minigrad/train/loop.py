@@ -57,18 +57,25 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss_fn=ops.cross_entropy, scheduler=None, scheduler_per_batch=False,
-                 checkpoint_path=None, out_dir=None, clip_grad_norm=None, progress=True):
+                 checkpoint_path=None, out_dir=None, clip_grad_norm=None, progress=True, skip_nonfinite=False):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.scheduler, self.scheduler_per_batch = scheduler, scheduler_per_batch
         self.checkpoint_path = pathlib.Path(checkpoint_path) if checkpoint_path else None
         self.out_dir = pathlib.Path(out_dir) if out_dir else None
         self.clip_grad_norm, self.progress = clip_grad_norm, progress
+        self.skip_nonfinite, self.skipped = skip_nonfinite, 0
         self.history, self.best = [], {"epoch": 0, "val_accuracy": -1.0, "state": None}
 
     def fit(self, train_loader, val_loader=None, epochs=1, resume=False, patience=None):
+        """Train for ``epochs`` (continuing from the checkpoint with ``resume=True``); return
+        the history. A loss that is NaN or infinite stops training with an error naming the
+        epoch and step, unless the Trainer was made with ``skip_nonfinite=True``, which skips
+        such batches (no update) and counts them in ``skipped``."""
+        self.run = self.describe_run(train_loader)
         start = self.restore() + 1 if resume and self.checkpoint_path and self.checkpoint_path.exists() else 1
         for epoch in range(start, epochs + 1):
             train_loader.set_epoch(epoch)
+            self.epoch = epoch
             record = {"epoch": epoch, **self.train_one_epoch(train_loader, f"epoch {epoch}/{epochs}")}
             if val_loader is not None:
                 val = evaluate(self.model, val_loader, self.loss_fn)
@@ -89,9 +96,18 @@ class Trainer:
         total_loss, correct, count = 0.0, 0, 0
         start = time.perf_counter()
         bar = _progress(loader, description, self.progress)
-        for x, y in bar:
+        for step, (x, y) in enumerate(bar, 1):
             scores = self.model(Tensor(x))
             loss = self.loss_fn(scores, y)
+            batch_loss = float(loss.item())
+            if not np.isfinite(batch_loss):
+                if self.skip_nonfinite:
+                    self.skipped += 1
+                    continue
+                raise FloatingPointError(
+                    f"epoch {getattr(self, 'epoch', '?')}, step {step}: the loss is {batch_loss}. Check the data for "
+                    f"NaN or infinite values and lower the learning rate; Trainer(skip_nonfinite=True) skips such "
+                    f"batches instead. The last checkpoint is the end of the previous epoch.")
             self.optimizer.zero_grad()
             loss.backward()
             if self.clip_grad_norm:
@@ -99,7 +115,6 @@ class Trainer:
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler_per_batch:
                 self.scheduler.step()
-            batch_loss = float(loss.item())
             total_loss += batch_loss * len(y)
             correct += int((to_numpy(scores.data.argmax(axis=1)) == to_numpy(y)).sum())
             count += len(y)
@@ -108,6 +123,8 @@ class Trainer:
         if self.scheduler is not None and not self.scheduler_per_batch:
             self.scheduler.step()
         seconds = time.perf_counter() - start
+        if count == 0:
+            raise FloatingPointError(f"epoch {getattr(self, 'epoch', '?')}: every batch had a non-finite loss")
         return {"train_loss": total_loss / count, "train_accuracy": correct / count,
                 "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds, "samples_per_second": count / seconds}
 
@@ -131,18 +148,43 @@ class Trainer:
             "rng": random.get_state(),
             "history": self.history,
             "best": self.best,
+            "run": self.run,
         }, self.checkpoint_path)
 
+    def describe_run(self, train_loader):
+        """What fixes the shape of this run's schedule (batches per epoch, the scheduler's
+        settings; a one-cycle schedule's total_steps follows the number of epochs), so that a
+        resume can check it is the same. The number of epochs alone may grow: a run can be
+        extended when its schedule does not depend on it."""
+        run = {"steps_per_epoch": len(train_loader)}
+        if self.scheduler is not None:
+            run["scheduler"] = type(self.scheduler).__name__
+            run.update((k, v) for k, v in vars(self.scheduler).items()
+                       if k != "last_epoch" and isinstance(v, (int, float, str, bool)))
+        return run
+
     def restore(self):
-        """Load the checkpoint; return the epoch it finished."""
-        state = checkpoint.load(self.checkpoint_path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        """Load the checkpoint; return the epoch it finished. Refuses a checkpoint of another
+        model, or of a run whose schedule differs (batches per epoch, scheduler settings):
+        resuming it would silently reshape the schedule."""
+        path = self.checkpoint_path
+        state = checkpoint.load(path)
+        saved_run = state.get("run")
+        if saved_run is not None and saved_run != self.run:
+            changed = ", ".join(f"{k}: {saved_run.get(k)} -> {self.run.get(k)}"
+                                for k in sorted(set(saved_run) | set(self.run)) if saved_run.get(k) != self.run.get(k))
+            raise ValueError(f"{path}: this checkpoint was written by a run with other settings ({changed}); resume "
+                             f"with the same settings, or start a new run (another output folder, or without resume)")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, ValueError) as err:
+            raise ValueError(f"{path}: the checkpoint does not fit this model ({err})") from err
         if self.scheduler and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
         random.set_state(state["rng"])
         self.history, self.best = state["history"], state["best"]
-        print(f"resumed from {self.checkpoint_path} after epoch {state['epoch']}")
+        print(f"resumed from {path} after epoch {state['epoch']}")
         return state["epoch"]
 
     def load_best(self):
