@@ -42,7 +42,7 @@ def test_mnist_refuses_corrupt_files(tmp_path, corrupt, message):
 
 def test_mnist_refuses_a_file_with_the_wrong_checksum(tmp_path):
     write_mnist(tmp_path / "mnist")  # valid IDX, but not the official bytes
-    with pytest.raises(DatasetError, match="md5"):
+    with pytest.raises(DatasetError, match="does not hold the official content .*SHA-256"):
         data.MNIST(tmp_path, download=False)
 
 
@@ -73,6 +73,7 @@ def test_real_mnist_has_the_known_counts_and_first_labels():
 @pytest.mark.parametrize("pickled", [True, False])
 def test_cifar_reads_both_official_archive_formats(tmp_path, pickled, monkeypatch):
     path, batches = write_cifar_archive(tmp_path / "cifar10", pickled)
+    monkeypatch.setattr("minigrad.data.cifar.IMAGES_PER_BATCH", 4)  # the generated batches are small
     monkeypatch.setattr("minigrad.data.cifar.PYTHON_ARCHIVE", ("cifar-10-python.tar.gz", None))
     monkeypatch.setattr("minigrad.data.cifar.BINARY_ARCHIVE", ("cifar-10-binary.tar.gz", None))
     train = data.CIFAR10(tmp_path, train=True, download=False)
@@ -100,6 +101,72 @@ def test_cifar_loose_gzipped_binary_batches_and_truncation(tmp_path):
     (folder / "data_batch_1.bin.gz").write_bytes(gzip.compress(cifar_records(images, labels)[:-100]))
     with pytest.raises(DatasetError, match="whole number of 3073-byte records"):
         data.CIFAR10(tmp_path, download=False)
+
+
+def test_a_loose_python_batch_that_would_run_code_is_refused(tmp_path):
+    import os
+    import pickle
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    folder = tmp_path / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for name in [f"data_batch_{k}" for k in range(1, 6)]:
+        (folder / name).write_bytes(pickle.dumps({b"data": RunsCode(), b"labels": [0]}))
+    with pytest.raises(DatasetError, match="data_batch_1 is not a CIFAR-10 python batch .*names posix.system"):
+        data.CIFAR10(tmp_path, download=False)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_cifar_batch_cut_at_a_record_boundary_is_refused_outside_a_subset_folder(tmp_path, monkeypatch):
+    images, labels = cifar_arrays(6, seed=3)
+    for folder_name in ("cifar10", "cifar10-subset"):
+        folder = tmp_path / folder_name
+        folder.mkdir()
+        (folder / "test_batch.bin").write_bytes(cifar_records(images[:5], labels[:5]))  # one record short
+    monkeypatch.setattr("minigrad.data.cifar.IMAGES_PER_BATCH", 6)
+    with pytest.raises(DatasetError, match="test_batch in .*cifar10 holds 5 images, not the official 6"):
+        data.CIFAR10(tmp_path, train=False, download=False)
+    assert len(data.CIFAR10(tmp_path, train=False, download=False, folder="cifar10-subset")) == 5
+
+
+def test_mnist_is_verified_on_its_content_so_a_recompressed_copy_loads(tmp_path, monkeypatch):
+    import hashlib
+
+    from minigrad.data import mnist as mnist_module
+    from fake_data import idx_bytes
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    labels = np.array([1, 2, 3], dtype=np.uint8)
+    contents = {"t10k-images-idx3-ubyte.gz": idx_bytes(images), "t10k-labels-idx1-ubyte.gz": idx_bytes(labels)}
+    files = [(name, "0" * 32, hashlib.sha256(raw).hexdigest(), 3 if "images" in name else 1) for name, raw in contents.items()]
+    monkeypatch.setitem(mnist_module.MNIST.files, "test", files)  # content hashes of these files, a wrong md5
+    for name, raw in contents.items():
+        (folder / name).write_bytes(gzip.compress(raw, compresslevel=1))  # not the official compressed bytes
+    np.testing.assert_array_equal(data.MNIST(tmp_path, train=False, download=False).images, images)
+    for name, raw in contents.items():  # uncompressed files, as torchvision accepts
+        (folder / name).unlink()
+        (folder / name[:-3]).write_bytes(raw)
+    np.testing.assert_array_equal(data.MNIST(tmp_path, train=False, download=False).labels, labels)
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.array([1, 2, 4], dtype=np.uint8)))
+    with pytest.raises(DatasetError, match="t10k-labels-idx1-ubyte does not hold the official content"):
+        data.MNIST(tmp_path, train=False, download=False)
+
+
+def test_a_failed_download_leaves_no_empty_dataset_folder(tmp_path, monkeypatch):
+    from minigrad.data import files
+
+    def fail(url, destination, dataset):
+        raise OSError("no network")
+
+    monkeypatch.setattr(files, "download", fail)
+    with pytest.raises(DatasetError, match="could not be downloaded"):
+        data.MNIST(tmp_path / "new" / "root", download=True)
+    assert not (tmp_path / "new").exists()
 
 
 @real

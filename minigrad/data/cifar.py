@@ -9,7 +9,11 @@ the archives cifar-10-python.tar.gz or cifar-10-binary.tar.gz (checksums verifie
 extracted folders cifar-10-batches-py/ or cifar-10-batches-bin/, or loose binary batch files
 (data_batch_N.bin, test_batch.bin, each optionally gzip-compressed as in the subset shipped
 with this project). If none is there, the python archive is downloaded to ``<root>/cifar10/``.
+Every batch must hold the official 10,000 images, except in a folder named *-subset. Python
+batches are read by an unpickler that can build NumPy arrays and nothing else, so a loose
+batch file (not covered by the archive's checksum) cannot run code.
 """
+import io
 import pickle
 import tarfile
 
@@ -22,6 +26,7 @@ PYTHON_ARCHIVE = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")
 BINARY_ARCHIVE = ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")
 RECORD = 1 + 3 * 32 * 32
 NAME = "CIFAR10"
+IMAGES_PER_BATCH = 10_000  # in every official batch file; only a *-subset folder may hold fewer
 
 
 def parse_binary(raw, source):
@@ -35,9 +40,29 @@ def parse_binary(raw, source):
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Reads a CIFAR-10 python batch without running code from it: the only globals a batch
+    may name are the ones that rebuild a NumPy array (and _codecs.encode, which pickle uses
+    for bytes); any other, such as os.system, is refused."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never holds")
+        if name == "_reconstruct":
+            try:
+                from numpy._core.multiarray import _reconstruct
+            except ImportError:  # NumPy 1
+                from numpy.core.multiarray import _reconstruct
+            return _reconstruct
+        return super().find_class(module, name)
+
+
 def parse_pickle(raw, source):
     try:
-        batch = pickle.loads(raw, encoding="bytes")  # only ever called on checksummed or local files
+        batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
         data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[b"labels"], dtype=np.int64)
     except Exception as err:
         raise DatasetError(f"{NAME}: {source} is not a CIFAR-10 python batch ({err})") from err
@@ -102,6 +127,12 @@ class CIFAR10:
         if not parts:
             path = ensure_file(folders[0], PYTHON_ARCHIVE[0], URL + PYTHON_ARCHIVE[0], PYTHON_ARCHIVE[1], NAME, download)
             parts, self.source = _from_archive(path, train, pickled=True), folders[0]
+        if not self.source.name.endswith("-subset"):
+            for (images, _), name in zip(parts, batch_names(train)):
+                if len(images) != IMAGES_PER_BATCH:  # e.g. a file cut at a record boundary
+                    raise DatasetError(f"{NAME}: {name} in {self.source} holds {len(images)} images, not the official "
+                                       f"{IMAGES_PER_BATCH}: truncated? (a deliberately partial copy belongs in a "
+                                       f"folder whose name ends in -subset, such as cifar10-subset)")
         self.images = np.concatenate([p[0] for p in parts])
         self.labels = np.concatenate([p[1] for p in parts])
 

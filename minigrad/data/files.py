@@ -66,9 +66,15 @@ def ensure_file(directory, filename, url, md5, dataset, allow_download=True):
     if not path.exists():
         if not allow_download:
             raise DatasetError(f"{dataset}: {filename} is missing from {directory} (download=False)")
+        created = _missing_folders(pathlib.Path(directory))
         try:
             download(url, path, dataset)
         except Exception as err:
+            for folder in created:  # leave no empty dataset folder behind
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty: something else is in it
+                    break
             raise DatasetError(
                 f"{dataset}: {filename} is missing from {directory} and could not be downloaded from {url} "
                 f"({err}). Put the file at {path}, or point MINIGRAD_DATA (or the data-dir argument) at a "
@@ -76,6 +82,15 @@ def ensure_file(directory, filename, url, md5, dataset, allow_download=True):
             ) from err
     verify(path, md5, dataset)
     return path
+
+
+def _missing_folders(directory):
+    """The folders a download into ``directory`` would create, deepest first."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    return missing
 
 
 def read_maybe_gzip(path, dataset):
