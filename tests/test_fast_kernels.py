@@ -166,3 +166,30 @@ def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(na
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(xt.grad.numpy(), g * derivative(x, y.numpy()), rtol=tol, atol=tol)
     assert [kernel.__name__ for kernel in calls] == [f"_{name}"]
+
+
+@pytest.mark.parametrize("kept_columns", [False, True])
+def test_a_cifar_training_step_gives_the_same_bits_with_1_2_and_3_workers(kept_columns, monkeypatch):
+    # The chunking follows the shapes, not the workers; each chunk's products run on a
+    # single-threaded BLAS whoever runs it; dW sums the chunks in order. So the same bits.
+    from cifar10_cnn import cifar_cnn
+
+    monkeypatch.setattr(fast_conv.Conv2d, "chunk_bytes", 1 << 20)  # several images a chunk, 2-6 chunks a layer
+    monkeypatch.setattr(fast_conv.Conv2d, "keep_bytes", (1 << 30) if kept_columns else 0)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((12, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 12)
+    results = []
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(parallel, "workers", lambda: workers)
+        mg.manual_seed(0)
+        model = cifar_cnn()
+        opt = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        for _ in range(2):
+            loss = mg.nll_loss(model(mg.tensor(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        results.append([p.data.copy() for p in model.parameters()])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)

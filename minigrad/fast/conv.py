@@ -126,8 +126,7 @@ class Conv2d(reference.Conv2d):
         """Call work(images, cols, parallel_kernels) for every chunk of the batch, where images
         is a slice of B images and cols their column matrix (B·OH·OW, KH·KW·C), and return
         the results in chunk order. B is chosen so that a chunk's columns fit in chunk_bytes
-        (the GPU takes the whole batch), in a number of chunks that the workers share evenly.
-        With build=False cols is None.
+        (the GPU takes the whole batch). With build=False cols is None.
 
         On the CPU the chunks are shared among parallel.workers() threads, one per core,
         chunk k going to worker k mod W: each worker builds its chunks' columns in its own
@@ -147,9 +146,11 @@ class Conv2d(reference.Conv2d):
         im2col = self.kernels.im2col
         kept = getattr(self, "column_buffer", None)  # the forward pass's, if it kept them
         keep = kept is None and keep and build and n * per_image <= (self.keep_bytes_gpu if on_gpu else self.keep_bytes)
-        count = 1 if on_gpu else min(n, -(-n * per_image // self.chunk_bytes))  # chunks of at most chunk_bytes
+        # Chunks of at most chunk_bytes, an even number of them (two workers finish together).
+        # The count follows the shapes alone, never the number of workers: the chunks' dW
+        # shares are summed in chunk order, so a run gives the same bits on any core count.
+        count = 1 if on_gpu else min(n, -(-n * per_image // (2 * self.chunk_bytes)) * 2)
         workers = 1 if on_gpu else min(count, parallel.workers())
-        count = min(n, -(-count // workers) * workers)  # a multiple of the workers: they finish together
         bounds = [n * k // count for k in range(count + 1)]  # chunk sizes differ by one image at most
         chunks = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
         chunk = -(-n // count)  # the largest

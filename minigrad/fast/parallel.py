@@ -64,9 +64,12 @@ def single_threaded_blas():
 
 def run_on_workers(work, n):
     """Call work(0), ..., work(n-1) at once on n threads (the caller is worker 0) with a
-    single-threaded BLAS, and return when all are done; an exception in any is raised here."""
+    single-threaded BLAS, and return when all are done; an exception in any is raised here.
+    One worker gets a single-threaded BLAS too: OpenBLAS rounds differently on one thread
+    and on several, and the work's bits should not depend on how many workers shared it."""
     if n <= 1:
-        work(0)
+        with single_threaded_blas():
+            work(0)
         return
     pool = _thread_pool(n - 1)
     with single_threaded_blas():
