@@ -151,6 +151,12 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
                         "--lr", "3e-3"] + common)
     assert set(results) >= {"copy the input", "spelling only", "greedy", "beam 2", "spelling+beam 2, no long deletions"}
     assert any(name.startswith("greedy, confident (margin ") for name in results)
+    # the copy baseline is scored against the references as the metric itself scores it
+    from gec.text import corpus_gleu
+
+    sources, references = gec_data.read_jfleg("test", root)
+    copy_gleu = corpus_gleu(sources[:8], sources[:8], references[:8])
+    assert results["copy the input"]["jfleg_test_gleu"] == pytest.approx(copy_gleu, abs=0.01)
     assert all(0 <= r["jfleg_test_gleu"] <= 100 for r in results.values() if "jfleg_test_gleu" in r)
     history = json.loads((out / "history.json").read_text())
     assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]  # it learns

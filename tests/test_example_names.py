@@ -59,3 +59,10 @@ def test_single_name_mode_with_gated_cell_and_resume(tmp_path, capsys):
     names.main(args + ["--steps", "20"])
     names.main(args + ["--steps", "30", "--resume"])
     assert "resumed at step 20" in capsys.readouterr().out
+    straight = args[:args.index("--out") + 1] + [str(tmp_path / "straight")] + args[args.index("--out") + 2:]
+    names.main(straight + ["--steps", "30"])
+    from minigrad.train import checkpoint
+
+    resumed, uninterrupted = (checkpoint.load(tmp_path / run / "model.npz")["model"] for run in ("run", "straight"))
+    for name in uninterrupted:  # the same weights, bit for bit, as a run that was never stopped
+        np.testing.assert_array_equal(resumed[name], uninterrupted[name], err_msg=name)
