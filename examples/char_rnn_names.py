@@ -30,7 +30,7 @@ import numpy as np
 
 from minigrad import data, nn, optim
 from minigrad.data.names import ALPHABET
-from minigrad.train import load_checkpoint, plot_curves, save_atomically
+from minigrad.train import load_checkpoint, plot_curves, run_cli, save_atomically
 
 EOS = len(ALPHABET)  # index of the end-of-name token, after the 58 letters and signs
 N_LETTERS = len(ALPHABET) + 1
@@ -268,7 +268,8 @@ def sample(args):
     rng = np.random.default_rng(args.seed)
     languages = state["languages"]
     if args.language not in languages:
-        raise SystemExit(f"unknown language {args.language!r}; choose from {', '.join(languages)}")
+        print(f"error: unknown language {args.language!r}; choose from {', '.join(languages)}", file=sys.stderr)
+        return 2
     for start in args.start:
         greedy = generate(model, languages, args.language, start)
         sampled = [generate(model, languages, args.language, start, args.temperature, rng) for _ in range(args.count)]
@@ -323,4 +324,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -29,7 +29,7 @@ import numpy as np
 
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
-from minigrad.train import Trainer, confusion_matrix, evaluate, plot_confusion_matrix, plot_history
+from minigrad.train import Trainer, confusion_matrix, evaluate, plot_confusion_matrix, plot_history, run_cli
 
 
 def conv_block(in_channels, out_channels, kernel, pool, pool_stride):
@@ -128,5 +128,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
-    sys.exit(0)
+    sys.exit(run_cli(main))

@@ -8,7 +8,7 @@ Q1  LeNet-5 as the course defines it (sigmoid, average pooling, 61,706 parameter
     network with Softmax and fed those probabilities to CrossEntropyLoss, which applies
     log-softmax again: the gradient reaching the logits is squashed by softmax's Jacobian
     (outputs in [0, 1] make every logit of log_softmax look alike) and training stalls.
-    ``--softmax-pitfall`` adds that layer back so both curves can be compared. The course's
+    Q1 also trains the network with that layer, so that both curves can be compared. The course's
     test accuracy of 0.0000 came from an argmax over the whole batch instead of per row;
     here accuracy = mean over all test images of [argmax of its own row == its label].
 Q2  Faster convergence: each change alone and all combined, training-loss and validation
@@ -26,6 +26,7 @@ Each run's result is cached as JSON under --out, so an interrupted study resumes
 stopped; figures are written there as PNG and a summary table printed.
 """
 import argparse
+import sys
 import json
 import pathlib
 import time
@@ -35,7 +36,7 @@ import numpy as np
 
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
-from minigrad.train import Trainer, evaluate, plot_curves
+from minigrad.train import Trainer, evaluate, plot_curves, run_cli
 
 # ----- model --------------------------------------------------------------------------------
 
@@ -274,4 +275,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -15,6 +15,8 @@ a softmax always sum to 1 and so d(Σ outputs)/dx = 0 whatever the backward says
 ⟨dL/dx, d⟩ against (L(x + εd) - L(x - εd)) / (2ε) — two forward passes, however many elements,
 which makes wide randomized sweeps cheap (the idea of Chainer's check_backward).
 """
+import copy
+
 import numpy as np
 
 from . import backend
@@ -33,6 +35,9 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
     inputs  Tensors (those with requires_grad=True are checked) or other values passed as-is.
             Floating-point tensors are copied to float64, so the check is not drowned in
             float32 round-off.
+            fn may be a Module (float32 layers included): it is checked on a float64 copy,
+            its parameters as well as the inputs, and the module itself is left as it is.
+            Put it in eval mode first if it has dropout (the check needs a deterministic fn).
     mode    "full": every element of every input; "directional": one random direction.
     """
     if mode not in ("full", "directional"):
@@ -41,6 +46,16 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
         inputs = tuple(inputs[0])
     rng = np.random.default_rng(seed)
     inputs = [_as_float64(x) for x in inputs]
+    names = [f"input {i}" for i in range(len(inputs))]
+    from .nn.module import Module
+
+    if isinstance(fn, Module):  # check its parameters too, on a float64 copy of it
+        module = copy.deepcopy(fn).double()
+        named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
+        count = len(inputs)
+        inputs += [p for _, p in named]  # the module reads these very tensors, perturbed in place
+        names += [f"parameter {name}" for name, _ in named]
+        fn = lambda *args: module(*args[:count])  # noqa: E731
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
@@ -66,7 +81,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
         _check_direction(inputs, checked, analytic, loss, rng, eps, atol, rtol)
     else:
         for i in checked:
-            _check_every_element(inputs[i], i, analytic[i], loss, eps, atol, rtol)
+            _check_every_element(inputs[i], names[i], analytic[i], loss, eps, atol, rtol)
     return True
 
 
@@ -84,7 +99,7 @@ def _grad_or_zeros(x):
     return backend.to_numpy(x.grad.data).astype(np.float64)
 
 
-def _check_every_element(x, index, analytic, loss, eps, atol, rtol):
+def _check_every_element(x, name, analytic, loss, eps, atol, rtol):
     numeric = np.zeros(x.shape)
     flat = x.data.reshape(-1)  # a view: writing to it perturbs x in place
     for k in range(flat.size):
@@ -99,7 +114,7 @@ def _check_every_element(x, index, analytic, loss, eps, atol, rtol):
     if error.max(initial=-np.inf) > 0:
         worst = np.unravel_index(int(np.argmax(error)), x.shape)
         raise GradcheckError(
-            f"gradcheck failed for input {index} (shape {x.shape}) at index {tuple(int(i) for i in worst)}: "
+            f"gradcheck failed for {name} (shape {x.shape}) at index {tuple(int(i) for i in worst)}: "
             f"analytic {analytic[worst]:.8g} vs numeric {numeric[worst]:.8g} "
             f"(atol={atol}, rtol={rtol}); {int((error > 0).sum())} of {x.size} elements disagree"
         )

@@ -165,6 +165,11 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     cli.main(["train", "--limit", "300", "--epochs", "3", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
               "--dev-size", "40", "--batch-size", "16", "--resume", "--no-eval"] + common)
     assert "resumed at epoch 3" in capsys.readouterr().out
+    # with progress bars, each names the system and the test set it decodes
+    cli.main(["evaluate", "--data-dir", str(root), "--out", str(out), "--eval-limit", "4", "--beam", "2"])
+    bars = capsys.readouterr().err
+    for label in ("greedy: JFLEG test", "spelling+greedy: W&I dev", "beam 2: CoNLL-2014 test"):
+        assert label in bars, label
     # a run stopped inside an epoch (--max-steps, --time-budget) resumes at the next batch of it
     cut = ["train", "--limit", "300", "--epochs", "1", "--embed", "16", "--hidden", "24", "--vocab-size", "400",
            "--dev-size", "40", "--batch-size", "16", "--no-eval", "--data-dir", str(root), "--out", str(tmp_path / "cut"),

@@ -72,3 +72,37 @@ def test_directional_mode_agrees_on_a_composite_function_of_larger_inputs(shape,
         return (x * w).tanh().log_softmax(axis=-1) * x.sigmoid()
 
     assert mg.gradcheck(composite, x, w, mode="directional")
+
+
+def test_a_float32_module_is_checked_on_a_float64_copy_parameters_included():
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Conv2d(2, 3, 3, padding=1), mg.nn.BatchNorm2d(3), mg.nn.Tanh(), mg.nn.Flatten(),
+                             mg.nn.Linear(3 * 4 * 4, 2))
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 2, 4, 4)).astype(np.float32), requires_grad=True)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    assert mg.gradcheck(model, x)
+    after = model.state_dict()
+    assert all(after[k].dtype == np.float32 and (after[k] == before[k]).all() for k in before)  # left as it was
+    assert model.double() is model and all(p.dtype == np.float64 for p in model.parameters())
+
+
+def test_a_wrong_parameter_gradient_in_a_module_is_named():
+    class Scale(mg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = mg.nn.Parameter(np.array([2.0, 3.0], dtype=np.float32))
+
+        def forward(self, x):
+            return BrokenMul.apply(x, self.weight)
+
+    class BrokenMul(mg.Function):
+        def forward(self, x, w):
+            self.x, self.w = x, w
+            return x * w
+
+        def backward(self, g):
+            return g * self.w, (g * self.x * 2).sum(axis=0)  # dw is off by a factor 2
+
+    x = mg.tensor(np.array([[1.0, -1.0]]), requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="parameter weight"):
+        mg.gradcheck(Scale(), x)

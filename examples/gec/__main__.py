@@ -5,5 +5,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # examples/
 
 from gec.cli import main  # noqa: E402
+from minigrad.train import run_cli  # noqa: E402
 
-sys.exit(main() and 0)
+sys.exit(run_cli(lambda argv: main(argv) and 0))

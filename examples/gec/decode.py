@@ -105,16 +105,25 @@ def to_words(ids, source, vocab):
 
 
 def correct(model, sources, vocab, device, beam_size=1, batch_size=64, length_penalty=1.0, progress=False):
-    """Corrections (token lists) of a list of token lists; beam_size 1 decodes greedily."""
+    """Corrections (token lists) of a list of token lists; beam_size 1 decodes greedily.
+    ``progress``: a progress bar counting sentences, labelled with it if it is a string."""
     model.eval()
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     out = [None] * len(sources)
+    if beam_size > 1:  # beam search decodes one sentence at a time anyway: small chunks keep the bar moving
+        batch_size = min(batch_size, 8)
     chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    for chunk in (tqdm(chunks, desc="decoding", leave=False) if progress and tqdm else chunks):
+    label = progress if isinstance(progress, str) else "decoding"
+    bar = tqdm(total=len(sources), desc=label, unit="sentence", leave=False) if progress and tqdm else None
+    for chunk in chunks:
         batch = to_device(make_batch([(sources[i], None) for i in chunk], vocab, model.ngram_buckets), device)
         ids = greedy(model, batch) if beam_size == 1 else beam_search(model, batch, beam_size, length_penalty)
         for i, hyp in zip(chunk, ids):
             out[i] = to_words(hyp, sources[i], vocab)
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
     return out
 
 
@@ -179,7 +188,7 @@ def tune_margin(model, vocab, root, device, margins=(0.0, 0.5, 1.0, 1.5, 2.0, 3.
     src, refs = gec.read_jfleg("dev", root)
     if limit:
         src, refs = src[:limit], refs[:limit]
-    hyp = correct(model, src, vocab, device, 1, progress=progress)
+    hyp = correct(model, src, vocab, device, 1, progress=progress and "greedy: JFLEG dev (choosing the margin)")
     gains = confidence_gains(model, src, hyp, vocab, device)
     scores = {m: corpus_gleu(src, keep_confident(src, hyp, gains, m), refs) for m in margins}
     return max(scores, key=scores.get), scores

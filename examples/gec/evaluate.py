@@ -35,10 +35,14 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     speller = SpellingCorrector(training_pairs(root, max_len=10**6))
     spelled = lambda src: [speller(s) for s in src]  # noqa: E731
     decoded = {}  # greedy outputs per test set, shared by the raw and the guarded system
+    now = {"label": "decoding"}  # what the progress bars say: the system and the test set
+
+    def bar():
+        return progress and now["label"]
 
     def greedy_alone(src):
         if ("alone", id(src)) not in decoded:
-            decoded["alone", id(src)] = correct(model, src, vocab, device, 1, progress=progress)
+            decoded["alone", id(src)] = correct(model, src, vocab, device, 1, progress=bar())
         return decoded["alone", id(src)]
 
     def confident(src):
@@ -47,7 +51,7 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
 
     def greedy_spelled(src):
         if id(src) not in decoded:
-            decoded[id(src)] = correct(model, spelled(src), vocab, device, 1, progress=progress)
+            decoded[id(src)] = correct(model, spelled(src), vocab, device, 1, progress=bar())
         return decoded[id(src)]
 
     decoders = {"copy the input": lambda src: [list(s) for s in src],
@@ -62,13 +66,17 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
                     **dict(list(decoders.items())[4:])}
     if beam_size > 1:
         decoders[f"beam {beam_size}"] = lambda src: correct(model, src, vocab, device, beam_size, 64, length_penalty,
-                                                          progress)
+                                                          bar())
         decoders[f"spelling+beam {beam_size}, no long deletions"] = lambda src: without_long_deletions(
-            spelled(src), correct(model, spelled(src), vocab, device, beam_size, 64, length_penalty, progress))
+            spelled(src), correct(model, spelled(src), vocab, device, beam_size, 64, length_penalty, bar()))
     results, outputs = {}, {}
     for name, decode in decoders.items():
         start = time.time()
-        hyp_jfleg, hyp_wi, hyp_conll = decode(jfleg_src), decode(wi_src), decode(conll_src)
+        hypotheses = []
+        for set_name, src in (("JFLEG test", jfleg_src), ("W&I dev", wi_src), ("CoNLL-2014 test", conll_src)):
+            now["label"] = f"{name}: {set_name}"
+            hypotheses.append(decode(src))
+        hyp_jfleg, hyp_wi, hyp_conll = hypotheses
         edits, conll = score_edits(wi_src, hyp_wi, wi_tgt), score_edits(conll_src, hyp_conll, *conll_targets)
         bleu = sacrebleu.corpus_bleu([" ".join(h) for h in hyp_jfleg],
                                      [[" ".join(refs[k]) for refs in jfleg_refs] for k in range(4)], tokenize="none",

@@ -9,7 +9,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
-from minigrad.train import checkpoint, plot_curves
+from minigrad.train import ResumeError, checkpoint, plot_curves
 
 from . import data as gec
 from .text import Vocabulary
@@ -57,7 +57,7 @@ def train(args):
         added = model.load_state_dict(saved["model"], strict=False) and \
             [name for name, _ in model.named_parameters() if name not in saved["model"]]
         if any(not name.startswith("char_ngrams.") for name in added):
-            raise SystemExit(f"{args.init_from} does not hold this model's parameters {added}")
+            raise ResumeError(f"{args.init_from} does not hold this model's parameters {added}")
         print(f"initialised from {args.init_from} (epoch {saved.get('epoch')}, dev loss {saved.get('dev_loss'):.4f})"
               + (f"; new: {', '.join(added)}" if added else ""))
     else:
@@ -156,7 +156,7 @@ def train(args):
 
 def load_model(path, device):
     if not pathlib.Path(path).exists():
-        raise SystemExit(f"no trained model at {path}: run the train command first (or pass --out)")
+        raise FileNotFoundError(f"no trained model at {path}: run the train command first (or pass --out)")
     saved = checkpoint.load(path)
     vocab = Vocabulary.from_state_dict(saved["vocab"])
     args = argparse.Namespace(**{**saved["args"], "device": device})

@@ -99,6 +99,23 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def double(self):
+        """Parameters and floating-point buffers to float64 (in place; returns self), as in PyTorch."""
+        return self._cast(np.float64)
+
+    def float(self):  # noqa: A003 - PyTorch's name
+        """Parameters and floating-point buffers to float32 (in place; returns self)."""
+        return self._cast(np.float32)
+
+    def _cast(self, dtype):
+        for module in self.modules():
+            for p in module._parameters.values():
+                p.data, p.grad = p.data.astype(dtype), None
+            for name, b in list(module._buffers.items()):
+                if b.dtype.kind == "f":
+                    module.register_buffer(name, b.astype(dtype))
+        return self
+
     def to(self, device):
         """Move every parameter and buffer to 'cpu' or 'cuda' (in place; returns self)."""
         for module in self.modules():

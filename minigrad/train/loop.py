@@ -18,6 +18,10 @@ from ..tensor import Tensor, no_grad
 from . import checkpoint
 
 
+class ResumeError(ValueError):
+    """A checkpoint that cannot continue this run: another model, or other schedule settings."""
+
+
 def accuracy(scores, labels):
     """Fraction of rows whose highest score is at the true label, over the *whole* set:
     mean over samples of [argmax_c scores[i, c] == labels[i]]  (argmax along axis 1, per row)."""
@@ -173,13 +177,13 @@ class Trainer:
         if saved_run is not None and saved_run != self.run:
             changed = ", ".join(f"{k}: {saved_run.get(k)} -> {self.run.get(k)}"
                                 for k in sorted(set(saved_run) | set(self.run)) if saved_run.get(k) != self.run.get(k))
-            raise ValueError(f"{path}: this checkpoint was written by a run with other settings ({changed}); resume "
+            raise ResumeError(f"{path}: this checkpoint was written by a run with other settings ({changed}); resume "
                              f"with the same settings, or start a new run (another output folder, or without resume)")
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (KeyError, ValueError) as err:
-            raise ValueError(f"{path}: the checkpoint does not fit this model ({err})") from err
+            raise ResumeError(f"{path}: the checkpoint does not fit this model ({err})") from err
         if self.scheduler and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
         random.set_state(state["rng"])

@@ -1,0 +1,34 @@
+"""The example scripts answer a user's mistake (missing data, a damaged checkpoint, a
+missing model) with one line and exit status 2; --debug shows the traceback."""
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("command, message", [
+    (lambda tmp: [EXAMPLES / "cifar10_cnn.py", "--data-dir", tmp / "none", "--epochs", "1", "--no-progress"],
+     "error: CIFAR10: cifar-10-python.tar.gz is missing from"),
+    (lambda tmp: [EXAMPLES / "lenet_mnist.py", "q1", "--data-dir", tmp / "none", "--no-progress"],
+     "error: MNIST: train-images-idx3-ubyte.gz is missing from"),
+    (lambda tmp: [EXAMPLES / "char_rnn_names.py", "sample", "--checkpoint", tmp / "damaged.npz", "--language", "Czech"],
+     "error: .*damaged.npz: not a minigrad checkpoint"),
+    (lambda tmp: [EXAMPLES / "gec", "evaluate", "--out", tmp / "nothing"], "error: no trained model at"),
+])
+def test_a_user_error_is_one_line_and_exit_status_2(tmp_path, command, message):
+    import re
+
+    (tmp_path / "damaged.npz").write_text("not a checkpoint")
+    result = run(*command(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.match(message, lines[0]), result.stderr
+    debug = run(*command(tmp_path), "--debug", cwd=tmp_path)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
