@@ -20,14 +20,16 @@ from .fast import get_kernels, set_kernels, use_kernels
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
-    abs, add, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,
+    abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,
     matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
     reshape, sigmoid, softmax, split, sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze,
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
     embedding, scaled_dot_product_attention,
 )
 from .random import manual_seed
-from .tensor import Function, GradientError, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
+from .tensor import (
+    Function, GradientError, Tensor, enable_grad, from_numpy, is_grad_enabled, no_grad, set_grad_enabled, tensor,
+)
 
 __version__ = "0.1.0"
 

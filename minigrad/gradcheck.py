@@ -116,7 +116,7 @@ def _check_every_element(x, name, analytic, loss, eps, atol, rtol):
         raise GradcheckError(
             f"gradcheck failed for {name} (shape {x.shape}) at index {tuple(int(i) for i in worst)}: "
             f"analytic {analytic[worst]:.8g} vs numeric {numeric[worst]:.8g} "
-            f"(atol={atol}, rtol={rtol}); {int((error > 0).sum())} of {x.size} elements disagree"
+            f"(atol={atol}, rtol={rtol}); {int((error > 0).sum())} of {x.numel()} elements disagree"
         )
 
 

@@ -93,6 +93,7 @@ class Function:
             out.requires_grad = True
             out._ctx = fn
             fn.inputs = tensors
+            fn.input_versions = tuple(t._version for t in tensors)  # backward checks them
         return out
 
     def release(self):
@@ -215,6 +216,7 @@ def run_backward(root, grad=None, retain_graph=False):
             node._accumulate_grad(g)
         if fn is None:
             continue
+        _check_unchanged(fn)
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
@@ -233,6 +235,18 @@ def run_backward(root, grad=None, retain_graph=False):
             fn.release()
 
 
+def _check_unchanged(fn):
+    """An input changed in place after the op used it would make its backward use the new
+    values: refuse, as PyTorch does (which checks only the tensors an op saves; here every
+    input of the op is checked, so an in-place change after any use is refused)."""
+    for i, (t, seen) in enumerate(zip(fn.inputs, fn.input_versions)):
+        if t._version != seen:
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified by an in-place "
+                f"operation: input {i} of {fn.name} (shape {t.shape}) is at version {t._version}, expected "
+                f"version {seen}. Change it after backward(), or change a copy (x.clone()) instead")
+
+
 class Tensor:
     """An n-dimensional array (NumPy or CuPy) that can record the ops applied to it.
 
@@ -242,12 +256,13 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if type(data) is np.ndarray and dtype is None and device is None:  # the hot path: op outputs
             self.data, self.grad, self._ctx, self._retains_grad, self.requires_grad = data, None, None, False, False
+            self._version = 0
             if requires_grad:
                 self.requires_grad_(True)
             return
@@ -269,6 +284,7 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self.requires_grad = False
+        self._version = 0  # how many in-place changes it has seen (see modify_in_place)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -316,10 +332,6 @@ class Tensor:
     @property
     def ndim(self):
         return self.data.ndim
-
-    @property
-    def size(self):
-        return self.data.size
 
     @property
     def dtype(self):
@@ -384,6 +396,103 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(f"only a one-element integer tensor can be used as an index, got {self.dtype} {self.shape}")
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t): the data as a NumPy array (copied from the GPU)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def size(self, dim=None):
+        """The shape (PyTorch's size()), or the length of dimension ``dim``."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self):
+        return self.data.ndim
+
+    def clone(self):
+        """A copy of the data that stays in the graph (the gradient flows back to self)."""
+        return ops.mul(self, 1)
+
+    # ----- in place: change this tensor's data ------------------------------------------
+    def modify_in_place(self, new_values, op):
+        """Write ``new_values`` into this tensor's data (broadcast to its shape, in its dtype)
+        and count the change, so that a backward that used the old values refuses to run.
+
+        As in PyTorch, a leaf that requires grad can be changed in place only inside
+        ``no_grad()`` (an optimizer step: ``p -= lr * p.grad``). minigrad does not record
+        in-place ops in a graph, so changing a tensor that requires grad, or writing values
+        that require grad into one, outside no_grad is refused too: write ``x = x + y``."""
+        other = new_values if isinstance(new_values, Tensor) else None
+        if _grad_enabled and (self.requires_grad or (other is not None and other.requires_grad)):
+            which = "a leaf tensor that requires grad" if self.is_leaf and self.requires_grad else \
+                "a tensor that requires grad" if self.requires_grad else "a value that requires grad"
+            raise RuntimeError(f"{op}: {which} cannot take part in an in-place operation outside no_grad(); "
+                               f"use 'with minigrad.no_grad():' for an update, or an out-of-place op (x = x + y)")
+        values = new_values.data if other is not None else new_values
+        xp = backend.get_array_module(self.data)
+        values = xp.asarray(values)
+        if xp.broadcast_shapes(values.shape, self.shape) != self.shape:
+            raise RuntimeError(f"{op}: a result of shape {values.shape} cannot be written into a tensor of shape {self.shape}")
+        self.data[...] = values
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self.modify_in_place(self.data + _data(other), "+=")
+
+    def __isub__(self, other):
+        return self.modify_in_place(self.data - _data(other), "-=")
+
+    def __imul__(self, other):
+        return self.modify_in_place(self.data * _data(other), "*=")
+
+    def __itruediv__(self, other):
+        return self.modify_in_place(self.data / _data(other), "/=")
+
+    def add_(self, other, alpha=1):
+        return self.modify_in_place(self.data + alpha * _data(other), "add_")
+
+    def sub_(self, other, alpha=1):
+        return self.modify_in_place(self.data - alpha * _data(other), "sub_")
+
+    def mul_(self, other):
+        return self.modify_in_place(self.data * _data(other), "mul_")
+
+    def div_(self, other):
+        return self.modify_in_place(self.data / _data(other), "div_")
+
+    def zero_(self):
+        return self.modify_in_place(0, "zero_")
+
+    def fill_(self, value):
+        return self.modify_in_place(_data(value), "fill_")
+
+    def copy_(self, source):
+        return self.modify_in_place(source, "copy_")
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        xp = backend.get_array_module(self.data)
+        return self.modify_in_place(xp.clip(self.data, min, max), "clamp_")
+
+    def __setitem__(self, index, value):
+        if isinstance(index, tuple):
+            index = tuple(_data(i) for i in index)
+        else:
+            index = _data(index)
+        new_values = self.data.copy()
+        new_values[index] = _data(value)
+        return self.modify_in_place(new_values if not isinstance(value, Tensor) else _like(value, new_values), "__setitem__")
 
     # ----- operators and methods: thin calls into minigrad.ops --------------------------
     def __add__(self, other):
@@ -488,17 +597,27 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         return ops.mean(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis, keepdims)
+    def max(self, dim=None, keepdim=False, **numpy_names):
+        """The largest value; along ``dim``, the pair (values, indices), as in PyTorch."""
+        return ops.max(self, dim, keepdim, **numpy_names)
 
-    def min(self, axis=None, keepdims=False):
-        return ops.min(self, axis, keepdims)
+    def min(self, dim=None, keepdim=False, **numpy_names):
+        return ops.min(self, dim, keepdim, **numpy_names)
+
+    def amax(self, dim=None, keepdim=False, **numpy_names):
+        return ops.amax(self, dim, keepdim, **numpy_names)
+
+    def amin(self, dim=None, keepdim=False, **numpy_names):
+        return ops.amin(self, dim, keepdim, **numpy_names)
 
     def var(self, axis=None, keepdims=False, correction=1):
         return ops.var(self, axis, keepdims, correction)
 
-    def argmax(self, axis=None):
-        return Tensor(self.data.argmax(axis=axis))
+    def argmax(self, dim=None, keepdim=False, **numpy_names):
+        return ops.argmax(self, dim, keepdim, **numpy_names)
+
+    def argmin(self, dim=None, keepdim=False, **numpy_names):
+        return ops.argmin(self, dim, keepdim, **numpy_names)
 
     def reshape(self, *shape):
         return ops.reshape(self, *shape)
@@ -529,9 +648,26 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _like(tensor, data):
+    """``data`` wrapped with ``tensor``'s requires_grad, so modify_in_place can judge it."""
+    wrapped = Tensor(data)
+    wrapped.requires_grad = tensor.requires_grad
+    return wrapped
+
+
 def tensor(data, requires_grad=False, dtype=None, device=None):
-    """Create a Tensor (PyTorch's spelling)."""
+    """A Tensor holding a copy of ``data`` (as torch.tensor: an in-place change of the tensor
+    never reaches the caller's array; from_numpy shares it instead)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "copy") and hasattr(data, "dtype"):  # a NumPy or CuPy array
+        data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A Tensor that shares ``array``'s memory (as torch.from_numpy)."""
+    return Tensor(np.asarray(array))
 
 
 from . import ops  # noqa: E402  (the ops need Tensor and Function, defined above)

@@ -142,7 +142,7 @@ LAYER_RECIPES = [
                 torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
     LayerRecipe(
         "max_pool2d", lambda x, **p: mg.max_pool2d(x, **p),
-        lambda x, kernel_size, stride, padding: pool_composed(x, kernel_size, stride, padding, mg.max, -np.inf),
+        lambda x, kernel_size, stride, padding: pool_composed(x, kernel_size, stride, padding, mg.amax, -np.inf),
         pool_case(), distinct, torch=lambda x, **p: TF.max_pool2d(x, **p),
     ),
     LayerRecipe(

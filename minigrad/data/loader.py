@@ -13,11 +13,12 @@ class DataLoader:
         loader = DataLoader((images, labels), batch_size=128, shuffle=True, seed=0,
                             transform=augment, device="cpu", prefetch=2)
         for epoch in range(epochs):
-            loader.set_epoch(epoch)        # a new, reproducible order each epoch
-            for x, y in loader: ...
+            for x, y in loader: ...        # a new, reproducible order each pass
 
-    The order and the augmentation's randomness of epoch e come from (seed, e) alone, so a
-    resumed run sees exactly the batches an uninterrupted one would. ``transform(x, rng)``
+    The order and the augmentation's randomness of epoch e come from (seed, e) alone. Each
+    pass over the loader uses the current epoch and moves on to the next (so a plain loop
+    reshuffles every epoch, as in PyTorch); ``loader.set_epoch(e)`` chooses the epoch of the
+    next pass, which is how a resumed run sees exactly the batches an uninterrupted one would. ``transform(x, rng)``
     gets a whole NumPy batch and a Generator and returns the new batch (see transforms.py).
     With ``prefetch`` > 0 a background thread prepares the next batches while the model
     computes (NumPy releases the GIL in most array work).
@@ -43,14 +44,15 @@ class DataLoader:
         self.epoch = 0
 
     def set_epoch(self, epoch):
+        """The epoch whose order (and augmentation) the next pass uses."""
         self.epoch = epoch
 
     def __len__(self):
         full, rest = divmod(self.length, self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
-    def _batches(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
+    def _batches(self, epoch):
+        rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
@@ -60,10 +62,14 @@ class DataLoader:
             yield tuple(backend.to_device(b, self.device) if self.device != "cpu" else b for b in batch)
 
     def __iter__(self):
+        # Each pass uses the current epoch and moves to the next, so that a plain loop over
+        # the loader reshuffles every epoch, as PyTorch's does; set_epoch(e) picks one.
+        batches = self._batches(self.epoch)
+        self.epoch += 1
         if not self.prefetch:
-            yield from self._batches()
+            yield from batches
             return
-        yield from _prefetched(self._batches(), self.prefetch)
+        yield from _prefetched(batches, self.prefetch)
 
 
 def _prefetched(iterator, depth):

@@ -17,8 +17,9 @@ One switch selects the kernels for every op at once:
 its op runs the reference code. The reference mode never imports Numba.
 
 The dispatch point is `Function.apply` in tensor.py, which asks `twin(cls, array)` which
-class to run on its first input's array: two dictionary look-ups per op. Nothing here imports NumPy or Numba at import time: `import minigrad` loads
-this module before NumPy (process.py explains why).
+class to run on its first input's array: two dictionary look-ups per op. Nothing here
+imports NumPy or Numba at import time: `import minigrad` loads this module before NumPy
+(process.py explains why).
 """
 import contextlib
 import os

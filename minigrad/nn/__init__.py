@@ -4,6 +4,7 @@ from .layers import (  # noqa: F401
     AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sequential, Sigmoid, Softmax, Tanh,
 )
+from .containers import ModuleDict, ModuleList, ParameterList  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
 from .rnn import GRUCell, LSTMCell, RNNCell, detach_state  # noqa: F401
 from .attention import Attention  # noqa: F401

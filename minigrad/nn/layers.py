@@ -54,6 +54,8 @@ class Conv2d(Module):
         kh, kw = ops.conv.pair(kernel_size, "kernel_size")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.dilation = (kh, kw), stride, padding, dilation
+        if isinstance(padding, str):  # refused now, not at the first forward
+            ops.conv.same_or_valid_padding(padding, (kh, kw), stride, dilation)
         self.weight = _empty(out_channels, in_channels, kh, kw)
         self.bias = _empty(out_channels) if bias else None
         init.default_init_(self.weight, self.bias)

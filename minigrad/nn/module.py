@@ -35,6 +35,15 @@ class Module:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
+        if isinstance(value, (list, tuple, dict)):
+            items = value.values() if isinstance(value, dict) else value
+            if any(isinstance(v, (Module, Parameter)) for v in items):
+                kind = "Module" if any(isinstance(v, Module) for v in items) else "Parameter"
+                fix = {"Module": "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList",
+                       "Parameter": "nn.ParameterList"}[kind]
+                raise TypeError(f"{type(self).__name__}.{name}: a plain {type(value).__name__} of {kind}s is not "
+                                f"registered, so its parameters would be missing from parameters(), to() and "
+                                f"state_dict(); wrap it: self.{name} = {fix}(...)")
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -84,7 +93,7 @@ class Module:
                 yield (f"{prefix}.{name}" if prefix else name), b
 
     def num_parameters(self):
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # ----- modes and devices ----------------------------------------------------------
     def train(self, mode=True):

@@ -5,9 +5,11 @@ Each function here is a thin wrapper that turns PyTorch-style arguments into a c
 family files: elementwise.py, activation.py, reduction.py, shape.py, linalg.py, loss.py.
 """
 import builtins
+from collections import namedtuple
 
 import numpy as np
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .elementwise import (
@@ -123,12 +125,70 @@ def mean(x, axis=None, keepdims=False):
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001 - PyTorch's name
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest values over ``dim`` (an int, a tuple, or None for all); NumPy's axis=/keepdims= too."""
+    return Max.apply(x, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001 - PyTorch's name
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return Min.apply(x, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
+
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what PyTorch's max(x, dim) returns
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001 - PyTorch's name
+    """PyTorch's max: ``max(x)`` the largest value; ``max(x, dim)`` the pair (values, indices)
+    along one dimension (``_, predicted = scores.max(1)``); ``max(a, b)`` the elementwise maximum."""
+    return _extreme(x, dim, keepdim, axis, keepdims, amax, "argmax", "max")
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001 - PyTorch's name
+    """PyTorch's min: as max, with the smallest values."""
+    return _extreme(x, dim, keepdim, axis, keepdims, amin, "argmin", "min")
+
+
+def _extreme(x, dim, keepdim, axis, keepdims, reduce, arg, name):
+    if isinstance(dim, Tensor) or (dim is not None and not isinstance(dim, (int, np.integer))):
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{name}(x, dim) takes one dimension, as in PyTorch; use a{name}(x, dims) for several")
+        return maximum(x, dim) if name == "max" else neg(maximum(neg(x), neg(dim)))  # max(a, b): elementwise
+    dim, keepdim = _dim(dim, axis), _keep(keepdim, keepdims)
+    if dim is None:
+        return reduce(x)
+    values = reduce(x, dim, keepdim)
+    indices = getattr(x.data, arg)(axis=dim)
+    if keepdim:
+        indices = get_array_module(x.data).expand_dims(indices, dim)
+    return MaxMin(values, Tensor(indices))
+
+
+def argmax(x, dim=None, keepdim=False, *, axis=None):
+    """Index of the largest value along ``dim`` (of the flattened tensor without it); no gradient."""
+    return _argextreme(x, dim, keepdim, axis, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False, *, axis=None):
+    return _argextreme(x, dim, keepdim, axis, "argmin")
+
+
+def _argextreme(x, dim, keepdim, axis, arg):
+    dim = _dim(dim, axis)
+    indices = getattr(x.data, arg)(axis=dim)
+    if keepdim and dim is not None:
+        indices = get_array_module(x.data).expand_dims(indices, dim)
+    return Tensor(indices)
+
+
+def _dim(dim, axis):
+    """PyTorch's dim=, or NumPy's axis= as an alias."""
+    if axis is not None and dim is not None and axis != dim:
+        raise TypeError(f"give dim= or axis=, not both (got dim={dim}, axis={axis})")
+    return dim if dim is not None else axis
+
+
+def _keep(keepdim, keepdims):
+    return keepdim if keepdims is None else keepdims
 
 
 def var(x, axis=None, keepdims=False, correction=1):

@@ -2,6 +2,7 @@
 from ..tensor import Function
 from .geometry import output_size, pair
 from .im2col import col2im, im2col
+from .shape import Pad
 
 
 class Conv2d(Function):
@@ -85,6 +86,26 @@ def check_conv_inputs(x, w, b, stride, padding, dilation):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """Apply a 2-D convolution; see Conv2d for the math."""
+    """Apply a 2-D convolution; see Conv2d for the math. ``padding`` is an int, a pair, or
+    PyTorch's "valid" (none) or "same" (the output keeps the input's size; stride 1)."""
+    if isinstance(padding, str):
+        (top, bottom), (left, right) = same_or_valid_padding(padding, weight.shape[2:], stride, dilation)
+        if (top, left) != (bottom, right):  # an even kernel: one more row or column at the end, as PyTorch
+            x = Pad.apply(x, pad_width=((0, 0), (0, 0), (top, bottom), (left, right)), value=0.0)
+            top = left = 0
+        padding = (top, left)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+
+
+def same_or_valid_padding(padding, kernel, stride=1, dilation=1):
+    """((top, bottom), (left, right)) for padding="valid" (none) or "same": dilation·(k-1)
+    rows in all, half before and the rest after, so that a stride-1 output keeps the size."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    if pair(stride, "stride") != (1, 1):
+        raise ValueError(f"conv2d: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    totals = [d * (k - 1) for k, d in zip(kernel, pair(dilation, "dilation"))]
+    return tuple((total // 2, total - total // 2) for total in totals)

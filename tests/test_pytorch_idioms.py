@@ -1,0 +1,207 @@
+"""PyTorch idioms, written as a PyTorch user writes them, each compared with PyTorch: they do
+what PyTorch does, or fail with a clear message; never a different answer in silence."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import data, nn
+from op_recipes import torch
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+
+def both(array, requires_grad=False):
+    return mg.tensor(array, requires_grad=requires_grad), torch.tensor(array, requires_grad=requires_grad)
+
+
+# ----- in-place ops -----------------------------------------------------------------------
+
+@needs_torch
+def test_a_hand_written_sgd_step_changes_the_weights_in_place():
+    rng = np.random.default_rng(0)
+    w0, x = rng.standard_normal((3, 2)), rng.standard_normal((4, 3))
+    results = []
+    for lib, make in ((mg, lambda a, g=False: mg.tensor(a, requires_grad=g)),
+                      (torch, lambda a, g=False: torch.tensor(a, requires_grad=g))):
+        w = make(w0, True)
+        same_object = w
+        for _ in range(3):
+            loss = ((make(x) @ w) ** 2).sum()
+            loss.backward()
+            with lib.no_grad():
+                w -= 0.01 * w.grad
+                w.grad.zero_()
+        assert w is same_object  # updated in place, not rebound
+        results.append(np.asarray(w.detach().numpy()))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("idiom", [
+    lambda t, o: t.add_(o), lambda t, o: t.add_(o, alpha=-2), lambda t, o: t.sub_(o), lambda t, o: t.mul_(o),
+    lambda t, o: t.div_(o + 3), lambda t, o: t.zero_(), lambda t, o: t.fill_(1.5), lambda t, o: t.copy_(o),
+    lambda t, o: t.clamp_(-0.5, 0.5),
+])
+def test_in_place_methods_match_pytorch(idiom):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    ours, theirs = mg.tensor(a), torch.tensor(a)
+    assert idiom(ours, mg.tensor(b)) is ours
+    idiom(theirs, torch.tensor(b))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@needs_torch
+def test_setitem_matches_pytorch():
+    a = np.arange(12.0).reshape(3, 4)
+    ours, theirs = mg.tensor(a), torch.tensor(a)
+    for index, value in (((0, 1), -1.0), ((slice(None), 2), 7.0), (np.array([True, False, True]), 0.5)):
+        ours[index] = value
+        theirs[torch.as_tensor(index) if isinstance(index, np.ndarray) else index] = value
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
+    w = mg.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"-=: a leaf tensor that requires grad .* no_grad"):
+        w -= 1
+    with pytest.raises(RuntimeError, match="requires grad"):
+        (w * 2).add_(1)  # inside a graph
+    x = mg.tensor(np.ones(3))
+    with pytest.raises(RuntimeError, match="a value that requires grad"):
+        x.copy_(w)
+
+
+def test_changing_a_tensor_a_recorded_op_used_makes_its_backward_refuse():
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x = mg.tensor(np.array([3.0, 4.0]))
+    y = (w * x).sum()  # dy/dw = x, as it was
+    x += 1
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation: input 1 of Mul .* version 1, expected version 0"):
+        y.backward()
+
+
+# ----- reductions -------------------------------------------------------------------------
+
+@needs_torch
+def test_max_and_min_along_a_dim_return_values_and_indices():
+    a = np.random.default_rng(2).permutation(24).reshape(2, 3, 4).astype(np.float64)
+    ours, theirs = both(a)
+    for name in ("max", "min"):
+        for dim, keepdim in ((1, False), (-1, True), (0, False)):
+            mine, ref = getattr(ours, name)(dim, keepdim=keepdim), getattr(theirs, name)(dim, keepdim=keepdim)
+            values, indices = mine  # unpacks as a pair
+            np.testing.assert_array_equal(values.numpy(), ref.values.numpy())
+            np.testing.assert_array_equal(indices.numpy(), ref.indices.numpy())
+            assert mine.indices is indices
+        np.testing.assert_array_equal(getattr(ours, name)().numpy(), getattr(theirs, name)().numpy())
+    _, predicted = ours.reshape(6, 4).max(1)
+    np.testing.assert_array_equal(predicted.numpy(), theirs.reshape(6, 4).max(1)[1].numpy())
+    np.testing.assert_array_equal(ours.argmax(dim=1, keepdim=True).numpy(), theirs.argmax(dim=1, keepdim=True).numpy())
+    np.testing.assert_array_equal(mg.max(ours, mg.tensor(np.full(a.shape, 10.0))).numpy(),
+                                  torch.max(theirs, torch.full(a.shape, 10.0, dtype=torch.float64)).numpy())
+    np.testing.assert_array_equal(ours.amax((0, 2)).numpy(), theirs.amax((0, 2)).numpy())
+
+
+@needs_torch
+def test_the_gradient_of_max_along_a_dim_goes_to_the_winner():
+    a = np.random.default_rng(3).permutation(12).reshape(3, 4).astype(np.float64)
+    ours, theirs = both(a, requires_grad=True)
+    ours.max(1).values.sum().backward()
+    theirs.max(1).values.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+# ----- containers -------------------------------------------------------------------------
+
+class Stack(nn.Module):
+    def __init__(self, container):
+        super().__init__()
+        self.layers = container([nn.Linear(3, 3) for _ in range(2)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def test_module_list_registers_its_layers_and_a_plain_list_is_refused_naming_the_fix():
+    model = Stack(nn.ModuleList)
+    assert len(list(model.parameters())) == 4
+    assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    model.layers.append(nn.Linear(3, 3))
+    assert len(model.layers) == 3 and len(list(model.parameters())) == 6 and len(model.layers[1:]) == 2
+    with pytest.raises(TypeError, match=r"Stack.layers: a plain list of Modules .* nn.ModuleList"):
+        Stack(list)
+    heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Linear(2, 3)})
+    assert list(heads) == ["a", "b"] and heads["b"].weight.shape == (3, 2)
+    assert [n for n, _ in heads.named_parameters()] == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    scales = nn.ParameterList([nn.Parameter(np.ones(2, np.float32)) for _ in range(3)])
+    assert len(list(scales.parameters())) == 3
+    with pytest.raises(TypeError, match="nn.ModuleDict"):
+        Stack(lambda layers: {"first": layers[0]})
+
+
+@needs_torch
+def test_a_module_list_state_dict_has_pytorchs_keys():
+    theirs = torch.nn.Module()
+    theirs.layers = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(2)])
+    assert list(Stack(nn.ModuleList).state_dict()) == list(theirs.state_dict())
+
+
+# ----- data, conv, tensor protocol -----------------------------------------------------------
+
+def test_a_shuffled_loader_gives_a_new_reproducible_order_every_pass():
+    x = np.arange(20)
+    loader = data.DataLoader((x,), batch_size=20, shuffle=True, seed=3)
+    orders = [next(iter(loader))[0].tolist() for _ in range(3)]
+    assert orders[0] != orders[1] != orders[2]
+    again = data.DataLoader((x,), batch_size=20, shuffle=True, seed=3)
+    assert [next(iter(again))[0].tolist() for _ in range(3)] == orders  # the same seed, the same orders
+    again.set_epoch(1)
+    assert next(iter(again))[0].tolist() == orders[1]
+
+
+@needs_torch
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), (4, 1), ((2, 5), 2)])
+def test_same_and_valid_padding_match_pytorch(kernel, dilation):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 7, 10))
+    ours = nn.Conv2d(3, 4, kernel, padding="same", dilation=dilation)
+    theirs = torch.nn.Conv2d(3, 4, kernel, padding="same", dilation=dilation, dtype=torch.float64)
+    ours.double()
+    ours.weight.data[...] = theirs.weight.detach().numpy()
+    ours.bias.data[...] = theirs.bias.detach().numpy()
+    xo, xt = both(x, requires_grad=True)
+    yo, yt = ours(xo), theirs(xt)
+    assert yo.shape == yt.shape == (2, 4, 7, 10)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    yo.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    valid = mg.conv2d(xo, ours.weight, padding="valid", dilation=dilation)
+    assert valid.shape == torch.nn.functional.conv2d(xt, theirs.weight, padding="valid", dilation=dilation).shape
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")  # refused when built, as in PyTorch
+
+
+@needs_torch
+def test_tensor_protocol_matches_pytorch():
+    a = np.arange(6.0).reshape(2, 3)
+    ours, theirs = both(a)
+    assert ours.size() == tuple(theirs.size()) and ours.size(1) == theirs.size(1) == 3
+    assert ours.dim() == theirs.dim() == 2
+    assert float(ours[1, 2]) == float(theirs[1, 2]) == 5.0 and int(ours[0, 1]) == int(theirs[0, 1]) == 1
+    array = np.asarray(ours)
+    assert array.dtype == np.float64 and (array == a).all()
+    copy = ours.clone()
+    copy += 1
+    assert (ours.numpy() == a).all() and (copy.numpy() == a + 1).all()
+    ours += 1  # mg.tensor copies its data, as torch.tensor does: the caller's array is untouched
+    assert (a == np.arange(6.0).reshape(2, 3)).all()
+    shared = mg.from_numpy(a)  # from_numpy shares it, as in PyTorch
+    shared += 1
+    assert a[0, 0] == 1.0
+    w = mg.tensor(a, requires_grad=True)
+    w.clone().sum().backward()  # a clone stays in the graph
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones_like(a))
