@@ -22,7 +22,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,
     matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
-    reshape, sigmoid, softmax, split, sqrt, squeeze, stack, sub, sum, tanh, transpose, unsqueeze,
+    reshape, sigmoid, softmax, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
     embedding, scaled_dot_product_attention,
 )

@@ -585,17 +585,17 @@ class Tensor:
 
     clamp = clip
 
-    def softmax(self, axis=-1):
-        return ops.softmax(self, axis)
+    def softmax(self, dim=None, **numpy_names):
+        return ops.softmax(self, dim, **numpy_names)
 
-    def log_softmax(self, axis=-1):
-        return ops.log_softmax(self, axis)
+    def log_softmax(self, dim=None, **numpy_names):
+        return ops.log_softmax(self, dim, **numpy_names)
 
-    def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis, keepdims)
+    def sum(self, dim=None, keepdim=False, **numpy_names):
+        return ops.sum(self, dim, keepdim, **numpy_names)
 
-    def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis, keepdims)
+    def mean(self, dim=None, keepdim=False, **numpy_names):
+        return ops.mean(self, dim, keepdim, **numpy_names)
 
     def max(self, dim=None, keepdim=False, **numpy_names):
         """The largest value; along ``dim``, the pair (values, indices), as in PyTorch."""
@@ -610,8 +610,11 @@ class Tensor:
     def amin(self, dim=None, keepdim=False, **numpy_names):
         return ops.amin(self, dim, keepdim, **numpy_names)
 
-    def var(self, axis=None, keepdims=False, correction=1):
-        return ops.var(self, axis, keepdims, correction)
+    def var(self, dim=None, keepdim=False, correction=1, **numpy_names):
+        return ops.var(self, dim, keepdim, correction, **numpy_names)
+
+    def std(self, dim=None, keepdim=False, correction=1, **numpy_names):
+        return ops.std(self, dim, keepdim, correction, **numpy_names)
 
     def argmax(self, dim=None, keepdim=False, **numpy_names):
         return ops.argmax(self, dim, keepdim, **numpy_names)
@@ -637,11 +640,11 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)
 
-    def squeeze(self, axis=None):
-        return ops.squeeze(self, axis)
+    def squeeze(self, dim=None, **numpy_names):
+        return ops.squeeze(self, dim, **numpy_names)
 
-    def unsqueeze(self, axis):
-        return ops.unsqueeze(self, axis)
+    def unsqueeze(self, dim=None, **numpy_names):
+        return ops.unsqueeze(self, dim, **numpy_names)
 
 
 def _data(x):

@@ -205,3 +205,22 @@ def test_tensor_protocol_matches_pytorch():
     w = mg.tensor(a, requires_grad=True)
     w.clone().sum().backward()  # a clone stays in the graph
     np.testing.assert_array_equal(w.grad.numpy(), np.ones_like(a))
+
+
+@needs_torch
+@pytest.mark.parametrize("call", [
+    lambda lib, t: t.sum(dim=1), lambda lib, t: t.sum(dim=(0, 2), keepdim=True), lambda lib, t: t.mean(1, keepdim=True),
+    lambda lib, t: t.var(dim=2), lambda lib, t: t.var(dim=0, unbiased=False), lambda lib, t: t.std(dim=1, keepdim=True),
+    lambda lib, t: t.std(), lambda lib, t: t.amax(dim=-1), lambda lib, t: t.softmax(dim=1),
+    lambda lib, t: t.log_softmax(dim=-1), lambda lib, t: lib.cat([t, t], dim=2), lambda lib, t: lib.stack([t, t], dim=1),
+    lambda lib, t: lib.cat(lib.split(t, 2, dim=2)[::-1], dim=2), lambda lib, t: t.unsqueeze(dim=1).squeeze(dim=1),
+])
+def test_reductions_and_joins_take_dim_and_keepdim_as_in_pytorch(call):
+    a = np.random.default_rng(5).standard_normal((2, 3, 4))
+    ours, theirs = both(a, requires_grad=True)
+    yo, yt = call(mg, ours), call(torch, theirs)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    upstream = np.random.default_rng(6).standard_normal(yt.shape)
+    yo.backward(upstream)
+    yt.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)

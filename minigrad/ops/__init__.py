@@ -108,21 +108,22 @@ def tanh(x):
     return Tanh.apply(x)
 
 
-def softmax(x, axis=-1):
-    return Softmax.apply(x, axis=axis)
+def softmax(x, dim=None, *, axis=None):
+    return Softmax.apply(x, axis=_dim(dim, axis, default=-1))
 
 
-def log_softmax(x, axis=-1):
-    return LogSoftmax.apply(x, axis=axis)
+def log_softmax(x, dim=None, *, axis=None):
+    return LogSoftmax.apply(x, axis=_dim(dim, axis, default=-1))
 
 
 # ----- reductions ---------------------------------------------------------------------------
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - PyTorch's name
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001 - PyTorch's name
+    """Sum over ``dim`` (an int, a tuple, or None for all); NumPy's axis=/keepdims= too."""
+    return Sum.apply(x, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
 
 
-def mean(x, axis=None, keepdims=False):
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return Mean.apply(x, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims))
 
 
 def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -180,19 +181,27 @@ def _argextreme(x, dim, keepdim, axis, arg):
     return Tensor(indices)
 
 
-def _dim(dim, axis):
-    """PyTorch's dim=, or NumPy's axis= as an alias."""
+def _dim(dim, axis, default=None):
+    """PyTorch's dim=, or NumPy's axis= as an alias (``default`` when neither is given)."""
     if axis is not None and dim is not None and axis != dim:
         raise TypeError(f"give dim= or axis=, not both (got dim={dim}, axis={axis})")
-    return dim if dim is not None else axis
+    return dim if dim is not None else axis if axis is not None else default
 
 
 def _keep(keepdim, keepdims):
     return keepdim if keepdims is None else keepdims
 
 
-def var(x, axis=None, keepdims=False, correction=1):
-    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
+def var(x, dim=None, keepdim=False, correction=1, *, axis=None, keepdims=None, unbiased=None):
+    """Variance with PyTorch's correction (1: unbiased; unbiased=False is correction 0)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    return Var.apply(x, axis=_dim(dim, axis), keepdims=_keep(keepdim, keepdims), correction=correction)
+
+
+def std(x, dim=None, keepdim=False, correction=1, *, axis=None, keepdims=None, unbiased=None):
+    """sqrt(var): autograd composes the backward, ds = dv / (2s)."""
+    return sqrt(var(x, dim, keepdim, correction, axis=axis, keepdims=keepdims, unbiased=unbiased))
 
 
 # ----- shape --------------------------------------------------------------------------------
@@ -214,8 +223,8 @@ def getitem(x, index):
     return GetItem.apply(x, index=index)
 
 
-def concatenate(tensors, axis=0):
-    return Concatenate.apply(*tensors, axis=axis)
+def concatenate(tensors, dim=None, *, axis=None):
+    return Concatenate.apply(*tensors, axis=_dim(dim, axis, default=0))
 
 
 cat = concatenate
@@ -255,12 +264,13 @@ def transpose(x, dim0=-2, dim1=-1):
     return permute(x, dims)
 
 
-def unsqueeze(x, axis):
-    axis = axis % (x.ndim + 1)
+def unsqueeze(x, dim=None, *, axis=None):
+    axis = _dim(dim, axis) % (x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-def squeeze(x, axis=None):
+def squeeze(x, dim=None, *, axis=None):
+    axis = _dim(dim, axis)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     axis = axis % x.ndim
@@ -277,14 +287,16 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (middle,) + x.shape[end + 1:])
 
 
-def stack(tensors, axis=0):
+def stack(tensors, dim=None, *, axis=None):
     """Join along a new axis: each input gets a size-1 axis, then concatenate."""
+    axis = _dim(dim, axis, default=0)
     return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
-def split(x, split_size_or_sections, axis=0):
+def split(x, split_size_or_sections, dim=None, *, axis=None):
     """Pieces of ``x`` along ``axis`` (PyTorch's rule: an int is the size of each piece,
     a list gives the sizes). Each piece is a slice, so its gradient lands in its place."""
+    axis = _dim(dim, axis, default=0)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
