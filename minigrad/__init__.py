@@ -24,7 +24,8 @@ from .ops import (
     matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
     reshape, sigmoid, softmax, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
-    embedding, scaled_dot_product_attention,
+    embedding, scaled_dot_product_attention, sin, cos, gather, expand, repeat, chunk, masked_fill, bmm,
+    logsumexp, norm,
 )
 from .random import manual_seed
 from .tensor import (
@@ -32,6 +33,13 @@ from .tensor import (
 )
 
 __version__ = "0.1.0"
+
+# dtype names, as torch.float32 and friends (they are NumPy's dtypes)
+import numpy as _np  # noqa: E402
+
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int8, int16, int32, int64, uint8, bool_ = _np.int8, _np.int16, _np.int32, _np.int64, _np.uint8, _np.bool_
+half, float, double, long, bool = float16, float32, float64, int64, bool_  # noqa: A001 - PyTorch's aliases
 
 
 def zeros(*shape, dtype=None, requires_grad=False, device=None):

@@ -580,6 +580,64 @@ class Tensor:
     def tanh(self):
         return ops.tanh(self)
 
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def expand(self, *sizes):
+        return ops.expand(self, *sizes)
+
+    def repeat(self, *repeats):
+        return ops.repeat(self, *repeats)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor(self.data.any(axis=dim, keepdims=keepdim))
+
+    def all(self, dim=None, keepdim=False):  # noqa: A003 - PyTorch's name
+        return Tensor(self.data.all(axis=dim, keepdims=keepdim))
+
+    def __and__(self, other):
+        return Tensor(self.data & _data(other))
+
+    def __or__(self, other):
+        return Tensor(self.data | _data(other))
+
+    def __xor__(self, other):
+        return Tensor(self.data ^ _data(other))
+
+    def __invert__(self):
+        return Tensor(~self.data)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def long(self):
+        """An int64 copy, outside the graph (integers carry no gradient)."""
+        return Tensor(self.data.astype(np.int64))
+
+    def int(self):  # noqa: A003 - PyTorch's name
+        return Tensor(self.data.astype(np.int32))
+
+    def bool(self):  # noqa: A003 - PyTorch's name
+        return Tensor(self.data.astype(bool))
+
     def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
         return ops.clip(self, min, max)
 

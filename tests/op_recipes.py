@@ -210,6 +210,95 @@ def _np_attention(q, k, v, mask):
     return weights @ v
 
 
+@st.composite
+def gather_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    dim = draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(draw(st.integers(1, n)) if i != dim else draw(st.integers(1, SIDE)) for i, n in enumerate(shape))
+    size = int(np.prod(index_shape))
+    index = np.array(draw(st.lists(st.integers(0, shape[dim] - 1), min_size=size, max_size=size))).reshape(index_shape)
+    return [shape], {"dim": dim, "index": index}
+
+
+@st.composite
+def expand_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    shape = tuple(1 if draw(st.booleans()) else n for n in shape)
+    sizes = tuple(draw(st.integers(1, 3)) if n == 1 else draw(st.sampled_from([n, -1])) for n in shape)
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    return [shape], {"sizes": lead + sizes}
+
+
+@st.composite
+def repeat_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=SIDE))
+    repeats = tuple(draw(st.lists(st.integers(1, 3), min_size=len(shape), max_size=len(shape) + 1)))
+    return [shape], {"repeats": repeats}
+
+
+@st.composite
+def masked_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    mask = np.array(draw(st.lists(st.booleans(), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))).reshape(shape)
+    return [shape], {"mask": mask}
+
+
+@st.composite
+def bmm_shapes(draw):
+    b, n, k, m = (draw(st.integers(1, SIDE)) for _ in range(4))
+    return [(b, n, k), (b, k, m)], {}
+
+
+@st.composite
+def along_axis_keepdim(draw):
+    shape, params = draw(along_axis())
+    return shape, {"dim": params["axis"], "keepdim": draw(st.booleans())}
+
+
+@st.composite
+def norm_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    dim = draw(st.none() | st.integers(0, len(shape) - 1))
+    return [shape], {"p": draw(st.sampled_from([1, 2, 3])), "dim": dim, "keepdim": draw(st.booleans())}
+
+
+@st.composite
+def chunk_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6))
+    dim = draw(st.integers(0, len(shape) - 1))
+    return [shape], {"chunks": draw(st.integers(1, shape[dim])), "dim": dim}
+
+
+def _np_gather(x, dim, index):
+    """By definition: out[p] = x[p with its dim-th coordinate replaced by index[p]]."""
+    out = np.empty(index.shape, dtype=x.dtype)
+    for p in np.ndindex(*index.shape):
+        source = list(p)
+        source[dim] = index[p]
+        out[p] = x[tuple(source)]
+    return out
+
+
+def _np_expand(x, sizes):
+    lead = len(sizes) - x.ndim
+    return np.broadcast_to(x, tuple(n if n != -1 else x.shape[i - lead] for i, n in enumerate(sizes)))
+
+
+def _np_logsumexp(x, dim, keepdim):
+    m = x.max(axis=dim, keepdims=True)
+    out = np.log(np.exp(x - m).sum(axis=dim, keepdims=True)) + m
+    return out if keepdim else out.squeeze(dim)
+
+
+def _np_norm(x, p, dim, keepdim):
+    return (np.abs(x) ** p).sum(axis=dim, keepdims=keepdim) ** (1 / p)
+
+
+def _np_chunk_cat(x, chunks, dim):
+    size = -(-x.shape[dim] // chunks)
+    return np.concatenate(np.split(x, list(range(size, x.shape[dim], size)), axis=dim)[::-1], axis=dim)
+
+
 same_shape_pair = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE).map(
     lambda s: ([s, s], {"reduction": "mean"})
 )
@@ -356,6 +445,23 @@ RECIPES = [
            * torch_target(_keep(indices, padding_idx))),
     Recipe("scaled_dot_product_attention", mg.scaled_dot_product_attention, _np_attention, attention_case(),
            torch=lambda q, k, v, mask: TF.scaled_dot_product_attention(q, k, v, attn_mask=torch_target(mask))),
+    Recipe("sin", mg.sin, np.sin, unary, torch=lambda x: x.sin()),
+    Recipe("cos", mg.cos, np.cos, unary, torch=lambda x: x.cos()),
+    Recipe("gather", mg.gather, _np_gather, gather_case(),
+           torch=lambda x, dim, index: x.gather(dim, torch_target(index))),
+    Recipe("expand", lambda x, sizes: x.expand(*sizes), _np_expand, expand_case(),
+           torch=lambda x, sizes: x.expand(*sizes)),
+    Recipe("repeat", lambda x, repeats: x.repeat(*repeats), lambda x, repeats: np.tile(x, repeats), repeat_case(),
+           torch=lambda x, repeats: x.repeat(*repeats)),
+    Recipe("masked_fill", lambda x, mask: x.masked_fill(mask, -2.0), lambda x, mask: np.where(mask, -2.0, x),
+           masked_case(), torch=lambda x, mask: x.masked_fill(torch_target(mask), -2.0)),
+    Recipe("bmm", mg.bmm, np.matmul, bmm_shapes(), torch=lambda a, b: torch.bmm(a, b)),
+    Recipe("logsumexp", mg.logsumexp, _np_logsumexp, along_axis_keepdim(),
+           torch=lambda x, dim, keepdim: x.logsumexp(dim, keepdim=keepdim)),
+    Recipe("norm", mg.norm, _np_norm, norm_case(), away_from_zero,
+           torch=lambda x, p, dim, keepdim: torch.linalg.vector_norm(x, p, dim=dim, keepdim=keepdim)),
+    Recipe("chunk", lambda x, chunks, dim: mg.cat(x.chunk(chunks, dim)[::-1], dim), _np_chunk_cat, chunk_case(),
+           torch=lambda x, chunks, dim: torch.cat(x.chunk(chunks, dim)[::-1], dim)),
     Recipe("mse_loss", mg.mse_loss, lambda a, b, reduction: np.mean((a - b) ** 2), same_shape_pair,
            torch=lambda a, b, reduction: TF.mse_loss(a, b, reduction=reduction)),
 ]

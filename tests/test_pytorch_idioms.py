@@ -224,3 +224,17 @@ def test_reductions_and_joins_take_dim_and_keepdim_as_in_pytorch(call):
     yo.backward(upstream)
     yt.backward(torch.tensor(upstream))
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@needs_torch
+def test_logical_ops_casts_and_dtype_names_match_pytorch():
+    a = np.array([[1.5, -2.0, 0.0], [3.0, 0.5, -1.0]])
+    ours, theirs = both(a)
+    for make in (lambda t: (t > 0) & (t < 2), lambda t: (t > 0) | (t < -1.5), lambda t: ~(t > 0),
+                 lambda t: (t > 0) ^ (t > 1), lambda t: t.long(), lambda t: t.int(), lambda t: (t > 0).any(dim=1),
+                 lambda t: (t > -3).all(dim=0), lambda t: t.half().double(), lambda t: (t != 0).bool()):
+        np.testing.assert_array_equal(make(ours).numpy(), make(theirs).numpy())
+    assert ours.long().dtype == np.int64 and ours.int().dtype == np.int32 and ours.half().dtype == np.float16
+    for name in ("float32", "float64", "int64", "float", "double", "long", "half", "bool"):
+        assert np.dtype(getattr(mg, name)) == np.dtype(str(getattr(torch, name)).replace("torch.", "").replace("bool", "bool"))
+    assert mg.zeros(2, dtype=mg.float64).dtype == np.float64

@@ -13,12 +13,12 @@ from ..backend import get_array_module
 from ..tensor import Tensor
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .elementwise import (
-    Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sqrt, Sub, ToDevice, Where,
+    Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sin, Sqrt, Sub, ToDevice, Where,
 )
 from .linalg import MatMul
 from .loss import CrossEntropy, MSELoss, NLLLoss
 from .reduction import Max, Mean, Min, Sum, Var
-from .shape import Concatenate, GetItem, Pad, Permute, Reshape
+from .shape import Concatenate, Gather, GetItem, Pad, Permute, Reshape
 
 
 def _array(x):
@@ -64,6 +64,14 @@ def sqrt(x):
 
 def abs(x):  # noqa: A001 - PyTorch's name
     return Abs.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
 
 
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
@@ -256,7 +264,66 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's argumen
     return MSELoss.apply(input, target, reduction=reduction)
 
 
+def gather(x, dim, index):
+    """PyTorch's gather: out[..., j, ...] = x[..., index[..., j, ...], ...] along ``dim``."""
+    return Gather.apply(x, dim=dim % x.ndim, index=_array(index))
+
+
 # ----- composites: built from the ops above, so autograd derives their backward -------------
+def expand(x, *sizes):
+    """x broadcast to ``sizes`` (-1 keeps a dimension): x + zeros, so the engine's
+    un-broadcasting sums the gradient back to x's shape."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    lead = len(sizes) - x.ndim
+    shape = tuple(n if n != -1 else x.shape[i - lead] for i, n in enumerate(sizes))
+    return add(x, get_array_module(x.data).zeros(shape, dtype=x.dtype))
+
+
+def repeat(x, *repeats):
+    """PyTorch's repeat (NumPy's tile): the whole tensor copied ``repeats[i]`` times along axis i.
+    As reshape, expand, reshape: (a, b) -> (1, a, 1, b) -> (r1, a, r2, b) -> (r1·a, r2·b)."""
+    repeats = tuple(repeats[0]) if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)) else repeats
+    shape = (1,) * (len(repeats) - x.ndim) + x.shape
+    interleaved = [d for n in shape for d in (1, n)]
+    target = [d for r, n in zip(repeats, shape) for d in (r, n)]
+    return reshape(expand(reshape(x, interleaved), target), tuple(r * n for r, n in zip(repeats, shape)))
+
+
+def chunk(x, chunks, dim=0):
+    """``chunks`` pieces along ``dim``, each ceil(n / chunks) long but the last (PyTorch's rule)."""
+    return split(x, -(-x.shape[dim] // chunks), dim)
+
+
+def masked_fill(x, mask, value):
+    """``value`` where ``mask`` is true, x elsewhere: no gradient reaches the filled places."""
+    return where(mask, get_array_module(x.data).asarray(value, dtype=x.dtype), x)
+
+
+def bmm(a, b):
+    """Batched matrix product of (B, N, K) and (B, K, M): matmul, with PyTorch's shape check."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ValueError(f"bmm: expected (B, N, K) and (B, K, M), got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def logsumexp(x, dim, keepdim=False):
+    """log Σ e^x along ``dim``, as m + log Σ e^(x - m) with m the (constant) max, so exp never
+    overflows; autograd gives the backward, softmax(x) · g."""
+    m = x.data.max(axis=dim, keepdims=True)
+    out = log(sum(exp(sub(x, m)), dim, keepdim=True)) + m
+    return out if keepdim else squeeze(out, dim)
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p)."""
+    if p == 2:
+        return sqrt(sum(mul(x, x), dim, keepdim))
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+
+
+
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two axes (PyTorch's transpose)."""
     dims = list(range(x.ndim))

@@ -126,6 +126,28 @@ class Exp(Function):
         return g * self.y
 
 
+class Sin(Function):
+    """y = sin x.   dx = g · cos x."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).sin(x)
+
+    def backward(self, g):
+        return g * get_array_module(g).cos(self.x)
+
+
+class Cos(Function):
+    """y = cos x.   dx = -g · sin x."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).cos(x)
+
+    def backward(self, g):
+        return -g * get_array_module(g).sin(self.x)
+
+
 class Log(Function):
     """y = ln x.   dx = g / x."""
 

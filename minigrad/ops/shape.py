@@ -106,3 +106,34 @@ class Pad(Function):
 
     def backward(self, g):
         return g[self.interior]
+
+
+class Gather(Function):
+    """y[i][j][k] = x[i][index[i][j][k]][k] along dim 1 (any dim likewise): PyTorch's gather.
+
+    Each output element copies one input element, chosen by ``index`` along ``dim``; an input
+    element may be chosen several times. dx = zeros_like(x), then every g[i][j][k] is added at
+    the position it was copied from: a scatter-add along dim (repeats accumulate).
+    """
+
+    def forward(self, x, dim=0, index=None):
+        xp = get_array_module(x)
+        if index.ndim != x.ndim:
+            raise ValueError(f"gather: index has {index.ndim} dimensions, the input {x.ndim} (shape {x.shape})")
+        if index.size and (int(index.min()) < 0 or int(index.max()) >= x.shape[dim]):
+            raise ValueError(f"gather: index values must lie in 0..{x.shape[dim] - 1} along dim {dim}")
+        if any(m > n for i, (m, n) in enumerate(zip(index.shape, x.shape)) if i != dim):
+            raise ValueError(f"gather: index shape {index.shape} is larger than input shape {x.shape} outside dim {dim}")
+        self.shape, self.dim, self.index = x.shape, dim, index
+        # PyTorch lets the index be shorter than x in the other dims: only that corner is read
+        corner = tuple(slice(None) if i == dim else slice(0, m) for i, m in enumerate(index.shape))
+        return xp.take_along_axis(x[corner], index, axis=dim)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dx = xp.zeros(self.shape, dtype=g.dtype)
+        # every output position's coordinates, with the gathered dim replaced by the index
+        where = list(xp.indices(self.index.shape, sparse=True))
+        where[self.dim] = self.index
+        scatter_add(dx, tuple(where), g)
+        return dx
