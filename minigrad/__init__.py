@@ -25,7 +25,7 @@ from .ops import (
     reshape, sigmoid, softmax, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
     embedding, scaled_dot_product_attention, sin, cos, gather, expand, repeat, chunk, masked_fill, bmm,
-    logsumexp, norm,
+    logsumexp, norm, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, smooth_l1_loss, kl_div,
 )
 from .random import manual_seed
 from .tensor import (

@@ -299,6 +299,28 @@ def _np_chunk_cat(x, chunks, dim):
     return np.concatenate(np.split(x, list(range(size, x.shape[dim], size)), axis=dim)[::-1], axis=dim)
 
 
+def loss_pair(reductions=("mean", "sum", "none")):
+    """Two inputs of one shape (input, target) and a reduction."""
+    return st.tuples(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE), st.sampled_from(reductions)).map(
+        lambda drawn: ([drawn[0], drawn[0]], {"reduction": drawn[1]}))
+
+
+def _np_reduce(per_element, reduction):
+    return per_element if reduction == "none" else per_element.mean() if reduction == "mean" else per_element.sum()
+
+
+def logits_and_soft_targets(rng, shapes):
+    return [rng.standard_normal(shapes[0]) * 2, rng.uniform(0, 1, shapes[1])]
+
+
+def probabilities_and_soft_targets(rng, shapes):
+    return [rng.uniform(0.05, 0.95, shapes[0]), rng.uniform(0, 1, shapes[1])]
+
+
+def log_probs_and_targets(rng, shapes):
+    return [rng.standard_normal(shapes[0]), rng.uniform(0.1, 1.0, shapes[1])]
+
+
 same_shape_pair = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE).map(
     lambda s: ([s, s], {"reduction": "mean"})
 )
@@ -462,6 +484,25 @@ RECIPES = [
            torch=lambda x, p, dim, keepdim: torch.linalg.vector_norm(x, p, dim=dim, keepdim=keepdim)),
     Recipe("chunk", lambda x, chunks, dim: mg.cat(x.chunk(chunks, dim)[::-1], dim), _np_chunk_cat, chunk_case(),
            torch=lambda x, chunks, dim: torch.cat(x.chunk(chunks, dim)[::-1], dim)),
+    Recipe("bce_with_logits", mg.binary_cross_entropy_with_logits,
+           lambda x, t, reduction: _np_reduce(np.logaddexp(0, x) - x * t, reduction), loss_pair(),
+           logits_and_soft_targets,
+           torch=lambda x, t, reduction: TF.binary_cross_entropy_with_logits(x, t, reduction=reduction)),
+    Recipe("binary_cross_entropy", mg.binary_cross_entropy,
+           lambda p, t, reduction: _np_reduce(-(t * np.log(p) + (1 - t) * np.log(1 - p)), reduction), loss_pair(),
+           probabilities_and_soft_targets,
+           torch=lambda p, t, reduction: TF.binary_cross_entropy(p, t, reduction=reduction)),
+    Recipe("l1_loss", mg.l1_loss, lambda a, b, reduction: _np_reduce(np.abs(a - b), reduction), loss_pair(), distinct,
+           torch=lambda a, b, reduction: TF.l1_loss(a, b, reduction=reduction)),
+    Recipe("smooth_l1_loss", lambda a, b, reduction: mg.smooth_l1_loss(a, b, reduction, beta=0.75),
+           lambda a, b, reduction: _np_reduce(np.where(np.abs(a - b) < 0.75, 0.5 * (a - b) ** 2 / 0.75,
+                                                       np.abs(a - b) - 0.375), reduction), loss_pair(), distinct,
+           torch=lambda a, b, reduction: TF.smooth_l1_loss(a, b, reduction=reduction, beta=0.75)),
+    Recipe("kl_div", lambda x, t, reduction: mg.kl_div(x, t, reduction),
+           lambda x, t, reduction: (t * (np.log(t) - x)).sum() / len(x) if reduction == "batchmean"
+           else _np_reduce(t * (np.log(t) - x), reduction),
+           loss_pair(("batchmean", "sum", "none")), log_probs_and_targets,
+           torch=lambda x, t, reduction: TF.kl_div(x, t, reduction=reduction)),
     Recipe("mse_loss", mg.mse_loss, lambda a, b, reduction: np.mean((a - b) ** 2), same_shape_pair,
            torch=lambda a, b, reduction: TF.mse_loss(a, b, reduction=reduction)),
 ]

@@ -238,3 +238,13 @@ def test_logical_ops_casts_and_dtype_names_match_pytorch():
     for name in ("float32", "float64", "int64", "float", "double", "long", "half", "bool"):
         assert np.dtype(getattr(mg, name)) == np.dtype(str(getattr(torch, name)).replace("torch.", "").replace("bool", "bool"))
     assert mg.zeros(2, dtype=mg.float64).dtype == np.float64
+
+
+@needs_torch
+def test_binary_cross_entropy_from_probabilities_at_0_and_1_is_finite_as_in_pytorch():
+    p, t = np.array([0.0, 1.0, 0.5]), np.array([1.0, 0.0, 1.0])
+    ours = mg.binary_cross_entropy(mg.tensor(p), t, reduction="none").numpy()
+    theirs = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t), reduction="none").numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    with pytest.raises(ValueError, match="reduction must be"):
+        mg.l1_loss(mg.tensor(p), mg.tensor(t), reduction="average")

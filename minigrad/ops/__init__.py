@@ -16,7 +16,7 @@ from .elementwise import (
     Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sin, Sqrt, Sub, ToDevice, Where,
 )
 from .linalg import MatMul
-from .loss import CrossEntropy, MSELoss, NLLLoss
+from .loss import BCEWithLogits, CrossEntropy, MSELoss, NLLLoss
 from .reduction import Max, Mean, Min, Sum, Var
 from .shape import Concatenate, Gather, GetItem, Pad, Permute, Reshape
 
@@ -262,6 +262,51 @@ def cross_entropy(logits, target, reduction="mean", ignore_index=-100, label_smo
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's argument name
     return MSELoss.apply(input, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):  # noqa: A002
+    """Binary cross-entropy from logits (stable; see BCEWithLogits). Targets may be soft, in [0, 1]."""
+    return BCEWithLogits.apply(input, target, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
+    """-[t log p + (1 - t) log(1 - p)] from probabilities p (the logits version is stabler).
+    As PyTorch, each log is at least -100, so that p = 0 or 1 gives a finite loss."""
+    floor = float(np.exp(-100.0))
+    per_element = -(target * log(clip(input, floor)) + (1 - target) * log(clip(1 - input, floor)))
+    return _reduce(per_element, reduction, "binary_cross_entropy")
+
+
+def l1_loss(input, target, reduction="mean"):  # noqa: A002
+    return _reduce(abs(input - target), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002
+    """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (d = input - target), as PyTorch."""
+    d = input - target
+    per_element = where(abs(d).data < beta, 0.5 * d * d / beta, abs(d) - 0.5 * beta)
+    return _reduce(per_element, reduction, "smooth_l1_loss")
+
+
+def kl_div(input, target, reduction="mean", log_target=False):  # noqa: A002
+    """KL(target ‖ q) with ``input`` = log q (PyTorch's convention): Σ t (log t - input).
+    reduction "batchmean" divides by the batch size, the true KL divergence per sample."""
+    log_t = target if log_target else log(clip(target, 1e-45))
+    t = exp(target) if log_target else target
+    per_element = t * (log_t - input)
+    if reduction == "batchmean":
+        return sum(per_element) / input.shape[0]
+    return _reduce(per_element, reduction, "kl_div")
+
+
+def _reduce(per_element, reduction, op):
+    if reduction == "none":
+        return per_element
+    if reduction == "mean":
+        return mean(per_element)
+    if reduction == "sum":
+        return sum(per_element)
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def gather(x, dim, index):

@@ -116,3 +116,39 @@ class MSELoss(Function):
         scale = 2 / self.diff.size if self.reduction == "mean" else 2
         da = self.diff * (g * scale)
         return da, -da
+
+
+class BCEWithLogits(Function):
+    """L = mean of ℓ(x, t) = -[t log σ(x) + (1 - t) log(1 - σ(x))], from logits x, targets t in [0, 1].
+
+    Written stably as ℓ = max(x, 0) - x·t + log(1 + e^(-|x|)) (no exp of a large number,
+    no log of 0). Differentiating the first form with σ' = σ(1 - σ):
+        dℓ/dx = -[t(1 - σ) - (1 - t)σ] = σ(x) - t        (the logistic 'prediction minus target')
+        dℓ/dt = -x                                        (log σ(x) - log(1 - σ(x)) = x)
+    """
+
+    def forward(self, x, t, reduction="mean"):
+        if x.shape != t.shape:
+            raise ValueError(f"binary_cross_entropy_with_logits: input shape {x.shape} and target shape {t.shape} differ")
+        xp = get_array_module(x)
+        self.x, self.t, self.reduction = x, t, _check_reduction("binary_cross_entropy_with_logits", reduction)
+        per_element = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        return _reduce(per_element, reduction)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        scale = g / self.x.size if self.reduction == "mean" else g
+        sigmoid = 0.5 * (1 + xp.tanh(0.5 * self.x))
+        return scale * (sigmoid - self.t), scale * -self.x
+
+
+def _check_reduction(op, reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def _reduce(per_element, reduction):
+    if reduction == "none":
+        return per_element
+    return per_element.mean() if reduction == "mean" else per_element.sum()
