@@ -248,3 +248,62 @@ def test_binary_cross_entropy_from_probabilities_at_0_and_1_is_finite_as_in_pyto
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     with pytest.raises(ValueError, match="reduction must be"):
         mg.l1_loss(mg.tensor(p), mg.tensor(t), reduction="average")
+
+
+# ----- Module and optimizer API -------------------------------------------------------------
+
+@needs_torch
+def test_a_pytorch_state_dict_loads_strictly_and_gives_pytorchs_outputs():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                 torch.nn.Linear(3 * 4 * 4, 2)).double()
+    x = np.random.default_rng(7).standard_normal((4, 2, 6, 6))
+    theirs.train()
+    theirs(torch.tensor(x))  # moves the running statistics (and num_batches_tracked)
+    theirs.eval()
+    ours = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2)).double()
+    ours.load_state_dict(theirs.state_dict())  # strict: every key known
+    ours.eval()
+    np.testing.assert_allclose(ours(mg.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_module_registration_traversal_and_freezing_follow_pytorch():
+    model = nn.Module()
+    model.add_module("encoder-1", nn.Linear(2, 3))  # any name, as in PyTorch
+    model.register_parameter("scale", nn.Parameter(np.ones(3, np.float32)))
+    assert [n for n, _ in model.named_parameters()] == ["scale", "encoder-1.weight", "encoder-1.bias"]
+    assert [n for n, _ in model.named_parameters(prefix="net", recurse=False)] == ["net.scale"]
+    assert len(list(model.parameters(recurse=False))) == 1
+    seen = []
+    model.apply(lambda m: seen.append(type(m).__name__))
+    assert seen == ["Linear", "Module"]  # children first, as in PyTorch
+    model.requires_grad_(False)
+    assert not any(p.requires_grad for p in model.parameters())
+    assert model.cpu() is model
+    with pytest.raises(TypeError, match="must be a Module"):
+        model.add_module("x", 3)
+
+
+@needs_torch
+def test_zero_grad_keeps_zeros_when_asked_and_step_takes_a_closure():
+    w0 = np.array([1.0, -2.0])
+    results = []
+    for lib, make_opt in ((mg, lambda p: mg.optim.SGD(p, lr=0.1)), (torch, lambda p: torch.optim.SGD(p, lr=0.1))):
+        w = mg.nn.Parameter(w0.copy()) if lib is mg else torch.nn.Parameter(torch.tensor(w0))
+        opt = make_opt([w])
+
+        def closure():
+            opt.zero_grad(set_to_none=False)
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            loss = opt.step(closure)
+        assert float(loss) > 0
+        results.append(np.array(w.detach().numpy() if lib is torch else w.numpy()))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+    extra = mg.nn.Parameter(np.zeros(2))
+    opt = mg.optim.SGD([mg.nn.Parameter(np.zeros(2))], lr=0.1)
+    opt.add_param_group({"params": [extra], "lr": 0.01})
+    assert opt.param_groups[1]["lr"] == 0.01 and opt.param_groups[1]["params"] == [extra]

@@ -76,16 +76,44 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
-    def named_parameters(self):
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, parameter) pairs, each parameter once; only this module's own with
+        recurse=False."""
         seen = set()
-        for prefix, module in self.named_modules():
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
             for name, p in module._parameters.items():
                 if id(p) not in seen:
                     seen.add(id(p))
-                    yield (f"{prefix}.{name}" if prefix else name), p
+                    yield (f"{module_prefix}.{name}" if module_prefix else name), p
 
-    def parameters(self):
-        return (p for _, p in self.named_parameters())
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def add_module(self, name, module):
+        """Register ``module`` under ``name`` (which need not be an identifier), as in PyTorch."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name, parameter):
+        if parameter is not None and not isinstance(parameter, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter, got {type(parameter).__name__}")
+        setattr(self, name, parameter)
+
+    def apply(self, fn):
+        """Call fn on every sub-module (children first) and on this one; returns self."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter; returns self."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
 
     def named_buffers(self):
         for prefix, module in self.named_modules():
@@ -104,9 +132,12 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
 
     def double(self):
         """Parameters and floating-point buffers to float64 (in place; returns self), as in PyTorch."""
@@ -124,6 +155,12 @@ class Module:
                 if b.dtype.kind == "f":
                     module.register_buffer(name, b.astype(dtype))
         return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
 
     def to(self, device):
         """Move every parameter and buffer to 'cpu' or 'cuda' (in place; returns self)."""
@@ -144,7 +181,11 @@ class Module:
         return state
 
     def load_state_dict(self, state, strict=True):
-        """Copy arrays from ``state`` into this model's parameters and buffers, in place."""
+        """Copy arrays from ``state`` into this model's parameters and buffers, in place.
+        A PyTorch state dict loads too (tensors become arrays; BatchNorm's num_batches_tracked,
+        a counter minigrad does not keep, is accepted and ignored)."""
+        state = {name: _as_array(value) for name, value in state.items()
+                 if not name.endswith("num_batches_tracked") or name in dict(self.named_buffers())}
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
         missing = [n for n in targets if n not in state]
@@ -170,3 +211,11 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _as_array(value):
+    """An array from a state-dict value: a NumPy or CuPy array, or a PyTorch tensor (through
+    its numpy(), without importing PyTorch)."""
+    if type(value).__module__.startswith("torch"):
+        return value.detach().cpu().numpy()
+    return value

@@ -14,20 +14,34 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups = []
         for group in groups:
-            group = {**defaults, **group, "params": list(group["params"])}
-            self.param_groups.append(group)
+            self.add_param_group(group)
         self.state = {}  # id(parameter) -> dict of arrays (momentum buffers, moments...)
 
-    def zero_grad(self):
+    def add_param_group(self, group):
+        """Train more parameters, with their own settings (the rest from the defaults)."""
+        group = {**self.defaults, **group, "params": list(group["params"])}
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in known for p in group["params"]):
+            raise ValueError("add_param_group: some parameters are in another group already")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
 
-    def step(self):
+    def step(self, closure=None):
+        """One update from the current gradients. ``closure`` (PyTorch's): a function that
+        recomputes the loss (zero_grad, forward, backward) and returns it; step returns it."""
+        loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     self.update(p, p.grad.data, self.state.setdefault(id(p), {}), group)
+        return loss
 
     def update(self, p, grad, state, group):
         """Change ``p.data`` in place from its gradient; ``state`` persists between steps."""
