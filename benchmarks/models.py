@@ -46,6 +46,9 @@ def minigrad_case(case, device, batch=BATCH):
     import minigrad as mg
     from minigrad import optim
 
+    # the examples of the tree this minigrad comes from (an --also tree has its own)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__))), "examples"))
+
     rng = np.random.default_rng(0)
     mg.manual_seed(0)
     if case.startswith("names"):

@@ -17,6 +17,7 @@ Three jobs are done here once, so no op has to repeat them:
   * free the graph after use (unless ``retain_graph=True``), so memory is returned at once.
 """
 import contextlib
+import operator
 
 import numpy as np
 
@@ -93,7 +94,7 @@ class Function:
             out.requires_grad = True
             out._ctx = fn
             fn.inputs = tensors
-            fn.input_versions = tuple(t._version for t in tensors)  # backward checks them
+            fn.input_versions = tuple(map(_version_of, tensors))  # backward checks them
         return out
 
     def release(self):
@@ -216,7 +217,8 @@ def run_backward(root, grad=None, retain_graph=False):
             node._accumulate_grad(g)
         if fn is None:
             continue
-        _check_unchanged(fn)
+        if tuple(map(_version_of, fn.inputs)) != fn.input_versions:
+            _refuse_changed_inputs(fn)
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
@@ -235,7 +237,10 @@ def run_backward(root, grad=None, retain_graph=False):
             fn.release()
 
 
-def _check_unchanged(fn):
+_version_of = operator.attrgetter("_version")
+
+
+def _refuse_changed_inputs(fn):
     """An input changed in place after the op used it would make its backward use the new
     values: refuse, as PyTorch does (which checks only the tensors an op saves; here every
     input of the op is checked, so an in-place change after any use is refused)."""
