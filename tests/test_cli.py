@@ -32,3 +32,20 @@ def test_a_user_error_is_one_line_and_exit_status_2(tmp_path, command, message):
     assert len(lines) == 1 and re.match(message, lines[0]), result.stderr
     debug = run(*command(tmp_path), "--debug", cwd=tmp_path)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("script", ["cifar10_cnn.py", "lenet_mnist.py", "char_rnn_names.py", "gec"])
+def test_every_flag_a_script_documents_exists(script, tmp_path):
+    """The flags named in a script's docstring are flags its --help lists (a docstring once
+    named a --softmax-pitfall flag that did not exist)."""
+    import ast
+    import re
+
+    path = EXAMPLES / script / "cli.py" if script == "gec" else EXAMPLES / script
+    documented = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", ast.get_docstring(ast.parse(path.read_text())) or ""))
+    subcommands = {"char_rnn_names.py": ["train", "sample"], "gec": ["train", "evaluate", "correct"]}.get(script, [])
+    helps = "".join(run(EXAMPLES / script, *([sub] if sub else ["q1"] if script == "lenet_mnist.py" else []), "--help",
+                        cwd=tmp_path).stdout
+                    for sub in subcommands or [None])
+    missing = sorted(flag for flag in documented if flag not in helps)
+    assert not missing, f"{script} documents flags its --help does not list: {missing}"

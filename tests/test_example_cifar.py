@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from fake_data import SHARED_DATA, cifar_arrays, cifar_records
+from test_checkpoint import assert_same
 from test_examples import load_example
 
 cifar = load_example("cifar10_cnn")
@@ -74,20 +75,3 @@ def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_p
     # resuming with another number of epochs would reshape the one-cycle schedule: refused
     with pytest.raises(ValueError, match="other settings .*total_steps"):
         cifar.main(args[:1] + ["3"] + args[2:] + ["--out", str(tmp_path / "resumed"), "--resume"])
-
-
-def assert_same(a, b):
-    """Equal structures, arrays equal bit for bit."""
-    assert type(a) is type(b) or isinstance(a, dict) and isinstance(b, dict)
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for key in a:
-            assert_same(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            assert_same(x, y)
-    elif isinstance(a, np.ndarray):
-        np.testing.assert_array_equal(a, b)
-    else:
-        assert a == b
