@@ -307,3 +307,52 @@ def test_zero_grad_keeps_zeros_when_asked_and_step_takes_a_closure():
     opt = mg.optim.SGD([mg.nn.Parameter(np.zeros(2))], lr=0.1)
     opt.add_param_group({"params": [extra], "lr": 0.01})
     assert opt.param_groups[1]["lr"] == 0.01 and opt.param_groups[1]["params"] == [extra]
+
+
+# ----- schedulers and gradient clipping ------------------------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda lib, opt: lib.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 5], gamma=0.5),
+    lambda lib, opt: lib.optim.lr_scheduler.ExponentialLR(opt, gamma=0.8),
+    lambda lib, opt: lib.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (1 + epoch)),
+    lambda lib, opt: lib.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=4),
+    lambda lib, opt: lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, epochs=3, steps_per_epoch=4),
+])
+def test_schedulers_give_pytorchs_learning_rates(make):
+    rates = []
+    for lib, params in ((mg, [mg.nn.Parameter(np.zeros(1))]), (torch, [torch.nn.Parameter(torch.zeros(1))])):
+        opt = lib.optim.SGD(params, lr=0.1, momentum=0.9)
+        scheduler = make(lib, opt)
+        seen = []
+        for _ in range(10 if "OneCycle" not in type(scheduler).__name__ else 12):
+            seen.append(opt.param_groups[0]["lr"])
+            opt.step()
+            scheduler.step()
+        rates.append(seen)
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)
+
+
+@needs_torch
+def test_reduce_on_plateau_follows_pytorch():
+    losses = [1.0, 0.9, 0.95, 0.95, 0.96, 0.97, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6]
+    rates = []
+    for lib, params in ((mg, [mg.nn.Parameter(np.zeros(1))]), (torch, [torch.nn.Parameter(torch.zeros(1))])):
+        opt = lib.optim.SGD(params, lr=1.0)
+        scheduler = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1, min_lr=0.2)
+        seen = []
+        for loss in losses:
+            scheduler.step(loss)
+            seen.append(opt.param_groups[0]["lr"])
+        rates.append(seen)
+    assert rates[0] == rates[1]
+
+
+@needs_torch
+def test_clip_grad_value_matches_pytorch():
+    g = np.array([[-3.0, 0.5], [2.0, -0.1]])
+    ours, theirs = mg.nn.Parameter(np.zeros((2, 2))), torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.float64))
+    ours.grad, theirs.grad = mg.tensor(g), torch.tensor(g)
+    mg.nn.utils.clip_grad_value_([ours], 1.0)
+    torch.nn.utils.clip_grad_value_([theirs], 1.0)
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

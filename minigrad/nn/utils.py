@@ -4,6 +4,14 @@ import math
 from ..backend import get_array_module
 
 
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    for p in parameters:
+        if p.grad is not None:
+            xp = get_array_module(p.grad.data)
+            p.grad.data = xp.clip(p.grad.data, -clip_value, clip_value)
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     """Scale all gradients together so their global norm is at most ``max_norm``.
 

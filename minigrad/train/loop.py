@@ -163,8 +163,9 @@ class Trainer:
         run = {"steps_per_epoch": len(train_loader)}
         if self.scheduler is not None:
             run["scheduler"] = type(self.scheduler).__name__
+            state = set(self.scheduler.state_dict()) | {"last_epoch"}  # what changes as it runs
             run.update((k, v) for k, v in vars(self.scheduler).items()
-                       if k != "last_epoch" and isinstance(v, (int, float, str, bool)))
+                       if k not in state and isinstance(v, (int, float, str, bool)))
         return run
 
     def restore(self):
