@@ -438,20 +438,21 @@ class Tensor:
         ``no_grad()`` (an optimizer step: ``p -= lr * p.grad``). minigrad does not record
         in-place ops in a graph, so changing a tensor that requires grad, or writing values
         that require grad into one, outside no_grad is refused too: write ``x = x + y``."""
-        other = new_values if isinstance(new_values, Tensor) else None
-        if _grad_enabled and (self.requires_grad or (other is not None and other.requires_grad)):
-            which = "a leaf tensor that requires grad" if self.is_leaf and self.requires_grad else \
-                "a tensor that requires grad" if self.requires_grad else "a value that requires grad"
-            raise RuntimeError(f"{op}: {which} cannot take part in an in-place operation outside no_grad(); "
-                               f"use 'with minigrad.no_grad():' for an update, or an out-of-place op (x = x + y)")
-        values = new_values.data if other is not None else new_values
-        xp = backend.get_array_module(self.data)
-        values = xp.asarray(values)
-        if xp.broadcast_shapes(values.shape, self.shape) != self.shape:
+        self._check_in_place(new_values, op)
+        values = backend.get_array_module(self.data).asarray(_data(new_values))
+        if np.broadcast_shapes(values.shape, self.shape) != self.shape:
             raise RuntimeError(f"{op}: a result of shape {values.shape} cannot be written into a tensor of shape {self.shape}")
         self.data[...] = values
         self._version += 1
         return self
+
+    def _check_in_place(self, value, op):
+        value_needs_grad = isinstance(value, Tensor) and value.requires_grad
+        if _grad_enabled and (self.requires_grad or value_needs_grad):
+            which = "a leaf tensor that requires grad" if self.is_leaf and self.requires_grad else \
+                "a tensor that requires grad" if self.requires_grad else "a value that requires grad"
+            raise RuntimeError(f"{op}: {which} cannot take part in an in-place operation outside no_grad(); "
+                               f"use 'with minigrad.no_grad():' for an update, or an out-of-place op (x = x + y)")
 
     def __iadd__(self, other):
         return self.modify_in_place(self.data + _data(other), "+=")
@@ -495,9 +496,9 @@ class Tensor:
             index = tuple(_data(i) for i in index)
         else:
             index = _data(index)
-        new_values = self.data.copy()
-        new_values[index] = _data(value)
-        return self.modify_in_place(new_values if not isinstance(value, Tensor) else _like(value, new_values), "__setitem__")
+        self._check_in_place(value, "__setitem__")
+        self.data[index] = _data(value)  # only the indexed elements are written
+        self._version += 1
 
     # ----- operators and methods: thin calls into minigrad.ops --------------------------
     def __add__(self, other):
@@ -712,13 +713,6 @@ class Tensor:
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def _like(tensor, data):
-    """``data`` wrapped with ``tensor``'s requires_grad, so modify_in_place can judge it."""
-    wrapped = Tensor(data)
-    wrapped.requires_grad = tensor.requires_grad
-    return wrapped
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):

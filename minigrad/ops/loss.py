@@ -30,9 +30,7 @@ class _PickTarget:
     def setup(self, op, scores, target, reduction, ignore_index):
         _check_classification(op, scores, target, ignore_index)
         xp = get_array_module(scores)
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = _check_reduction(op, reduction)
         self.valid = target != ignore_index
         self.rows = xp.arange(len(target))
         self.target = xp.where(self.valid, target, 0)  # safe index for ignored rows
@@ -104,13 +102,8 @@ class MSELoss(Function):
     def forward(self, a, b, reduction="mean"):
         if a.shape != b.shape:
             raise ValueError(f"mse_loss: input shape {a.shape} and target shape {b.shape} differ")
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.diff, self.reduction = a - b, reduction
-        squared = self.diff * self.diff
-        if reduction == "none":
-            return squared
-        return squared.mean() if reduction == "mean" else squared.sum()
+        self.diff, self.reduction = a - b, _check_reduction("mse_loss", reduction)
+        return _reduce(self.diff * self.diff, reduction)
 
     def backward(self, g):
         scale = 2 / self.diff.size if self.reduction == "mean" else 2
