@@ -15,7 +15,7 @@ from .fast import process as _process
 # in minigrad/fast/process.py).
 _process.tune()
 
-from . import nn, ops, optim  # noqa: E402,F401
+from . import autograd, nn, ops, optim  # noqa: E402,F401
 from .fast import get_kernels, set_kernels, use_kernels
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
@@ -25,11 +25,15 @@ from .ops import (
     reshape, sigmoid, softmax, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
     embedding, scaled_dot_product_attention, sin, cos, gather, expand, repeat, chunk, masked_fill, bmm,
-    logsumexp, norm, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, smooth_l1_loss, kl_div,
+    logsumexp, norm, scatter_add, prod, einsum, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, smooth_l1_loss, kl_div,
+)
+from .creation import (  # noqa: F401
+    arange, empty, eye, full, full_like, linspace, ones, ones_like, rand, randint, randn, randperm, zeros,
+    zeros_like,
 )
 from .random import manual_seed
 from .tensor import (
-    Function, GradientError, Tensor, enable_grad, from_numpy, is_grad_enabled, no_grad, set_grad_enabled, tensor,
+    Function, GradientError, Tensor, enable_grad, from_numpy, grad, is_grad_enabled, no_grad, set_grad_enabled, tensor,
 )
 
 __version__ = "0.1.0"
@@ -40,17 +44,3 @@ import numpy as _np  # noqa: E402
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int8, int16, int32, int64, uint8, bool_ = _np.int8, _np.int16, _np.int32, _np.int64, _np.uint8, _np.bool_
 half, float, double, long, bool = float16, float32, float64, int64, bool_  # noqa: A001 - PyTorch's aliases
-
-
-def zeros(*shape, dtype=None, requires_grad=False, device=None):
-    import numpy as np
-
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.zeros(shape, dtype=dtype or get_default_dtype()), requires_grad, device=device)
-
-
-def ones(*shape, dtype=None, requires_grad=False, device=None):
-    import numpy as np
-
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.ones(shape, dtype=dtype or get_default_dtype()), requires_grad, device=device)

@@ -159,14 +159,14 @@ def _checked_gradient(fn, index, tensor, grad):
     return grad
 
 
-def _topological_order(root):
-    """Every tensor that leads to ``root``, each after all of its inputs.
+def _topological_order(roots):
+    """Every tensor that leads to one of ``roots``, each after all of its inputs.
 
     Iterative depth-first search (an explicit stack instead of recursion), so a graph that
     is 10,000 ops deep, such as a long unrolled RNN, does not hit Python's recursion limit.
     """
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
@@ -192,6 +192,41 @@ def _topological_order(root):
 
 def run_backward(root, grad=None, retain_graph=False):
     """Reverse-mode autodiff from ``root``; gradients accumulate into leaves' ``.grad``."""
+    _backpropagate([root], [grad], retain_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of tensors
+    (torch.autograd.grad): no ``.grad`` attribute anywhere is touched.
+
+        dx, dw = minigrad.grad(loss, [x, w])
+
+    ``grad_outputs`` gives the gradient of each output (needed for outputs of more than one
+    element). An input that the outputs do not depend on is an error unless ``allow_unused``,
+    which gives None for it."""
+    if create_graph:
+        raise NotImplementedError("grad(create_graph=True): minigrad's backward passes work on plain arrays, "
+                                  "so a gradient cannot be differentiated again")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad(): input {i} does not require grad, so it has no gradient")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    captured = _backpropagate(outputs, list(grad_outputs), retain_graph, capture=inputs)
+    result = []
+    for i, x in enumerate(inputs):
+        g = captured.get(id(x))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad(): input {i} (shape {x.shape}) was not used to compute the outputs; "
+                               "pass allow_unused=True to get None for it")
+        result.append(None if g is None else Tensor(g))
+    return tuple(result)
+
+
+def _initial_gradient(root, grad):
     if not root.requires_grad:
         raise RuntimeError("backward(): this tensor does not require grad and has no graph")
     if grad is None:
@@ -200,21 +235,36 @@ def run_backward(root, grad=None, retain_graph=False):
                 f"backward() on a tensor of shape {root.shape} needs a gradient argument: "
                 "only a one-element output has the implied gradient 1"
             )
-        grad = backend.get_array_module(root.data).ones_like(root.data)
-    else:
-        grad = grad.data if isinstance(grad, Tensor) else grad
-        if grad.shape != root.shape:
-            raise ValueError(f"backward(): gradient shape {grad.shape} != tensor shape {root.shape}")
-        grad = grad.astype(root.dtype, copy=False)
+        return backend.get_array_module(root.data).ones_like(root.data)
+    grad = grad.data if isinstance(grad, Tensor) else grad
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(): gradient shape {grad.shape} != tensor shape {root.shape}")
+    return grad.astype(root.dtype, copy=False)
 
-    grads = {id(root): grad}
-    for node in reversed(_topological_order(root)):
+
+def _backpropagate(roots, root_grads, retain_graph, capture=None):
+    """The chain rule, op by op from the roots back. Each tensor's gradient is complete when
+    its turn comes (every op that used it comes later in the graph, so earlier in this walk).
+    Without ``capture``, leaves add their gradient into ``.grad``; with it, the gradients of
+    the ``capture`` tensors are returned (by id) and no ``.grad`` is changed."""
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        g = _initial_gradient(root, g)
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
+    wanted = None if capture is None else {id(t) for t in capture}
+    captured = {}
+    for node in reversed(_topological_order(roots)):
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if node._hooks:
+            g = node._run_hooks(g)
         fn = node._ctx
-        if fn is None or node._retains_grad:
-            node._accumulate_grad(g)
+        if wanted is None:
+            if fn is None or node._retains_grad:
+                node._accumulate_grad(g)
+        elif id(node) in wanted:
+            captured[id(node)] = g
         if fn is None:
             continue
         if tuple(map(_version_of, fn.inputs)) != fn.input_versions:
@@ -235,6 +285,7 @@ def run_backward(root, grad=None, retain_graph=False):
             grads[key] = pg if key not in grads else grads[key] + pg
         if not retain_graph:
             fn.release()
+    return captured
 
 
 _version_of = operator.attrgetter("_version")
@@ -261,13 +312,13 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if type(data) is np.ndarray and dtype is None and device is None:  # the hot path: op outputs
             self.data, self.grad, self._ctx, self._retains_grad, self.requires_grad = data, None, None, False, False
-            self._version = 0
+            self._version, self._hooks = 0, None
             if requires_grad:
                 self.requires_grad_(True)
             return
@@ -290,6 +341,7 @@ class Tensor:
         self._retains_grad = False
         self.requires_grad = False
         self._version = 0  # how many in-place changes it has seen (see modify_in_place)
+        self._hooks = None  # functions of the gradient (register_hook)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -309,6 +361,28 @@ class Tensor:
             raise TypeError(f"only floating-point tensors can require grad, got {self.dtype}")
         self.requires_grad = bool(flag)
         return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient has been computed; if it returns a
+        tensor, that replaces the gradient (which then flows on, or into ``.grad`` for a
+        leaf). Returns a handle whose ``remove()`` takes the hook off again."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will reach it")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = _HookHandle(self._hooks)
+        self._hooks[handle.key] = hook
+        return handle
+
+    def _run_hooks(self, g):
+        for hook in list(self._hooks.values()):
+            new = hook(Tensor(g))
+            if new is not None:
+                new = _data(new)
+                if new.shape != g.shape:
+                    raise RuntimeError(f"a hook returned a gradient of shape {new.shape} for a tensor of shape {g.shape}")
+                g = new.astype(g.dtype, copy=False)
+        return g
 
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in ``.grad`` during backward."""
@@ -595,6 +669,12 @@ class Tensor:
     def gather(self, dim, index):
         return ops.gather(self, dim, index)
 
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, dim, index, src)
+
+    def prod(self, dim=None, keepdim=False, **numpy_names):
+        return ops.prod(self, dim, keepdim, **numpy_names)
+
     def expand(self, *sizes):
         return ops.expand(self, *sizes)
 
@@ -709,6 +789,17 @@ class Tensor:
 
     def unsqueeze(self, dim=None, **numpy_names):
         return ops.unsqueeze(self, dim, **numpy_names)
+
+
+class _HookHandle:
+    _next_key = 0
+
+    def __init__(self, hooks):
+        self.hooks, self.key = hooks, _HookHandle._next_key
+        _HookHandle._next_key += 1
+
+    def remove(self):
+        self.hooks.pop(self.key, None)
 
 
 def _data(x):

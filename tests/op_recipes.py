@@ -321,6 +321,54 @@ def log_probs_and_targets(rng, shapes):
     return [rng.standard_normal(shapes[0]), rng.uniform(0.1, 1.0, shapes[1])]
 
 
+@st.composite
+def prod_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    axis = draw(st.none() | st.integers(-len(shape), len(shape) - 1))
+    return [shape], {"dim": axis, "keepdim": draw(st.booleans()) if axis is not None else False}
+
+
+@st.composite
+def scatter_add_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
+    dim = draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(draw(st.integers(1, n)) if i != dim else draw(st.integers(1, SIDE)) for i, n in enumerate(shape))
+    size = int(np.prod(index_shape))
+    index = np.array(draw(st.lists(st.integers(0, shape[dim] - 1), min_size=size, max_size=size))).reshape(index_shape)
+    return [shape, index_shape], {"dim": dim, "index": index}  # repeated indices must add up
+
+
+EINSUM_EQUATIONS = ["ij,jk->ik", "bij,bjk->bik", "ij->", "ij->ji", "i,j->ij", "ij,k->ik", "i,i->", "bhqd,bhkd->bhqk",
+                    "ijk,ik->j"]
+
+
+@st.composite
+def einsum_case(draw):
+    equation = draw(st.sampled_from(EINSUM_EQUATIONS))
+    inputs = equation.split("->")[0].split(",")
+    size = {c: draw(st.integers(1, 3)) for c in sorted(set("".join(inputs)))}
+    return [tuple(size[c] for c in letters) for letters in inputs], {"equation": equation}
+
+
+@st.composite
+def classification_spatial_weighted(draw):
+    n, c, d = draw(st.integers(1, 3)), draw(st.integers(2, 4)), draw(st.integers(1, 3))
+    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n * d, max_size=n * d))).reshape(n, d)
+    if n * d > 1 and draw(st.booleans()):
+        target[0, 0] = -100
+    weight = np.array(draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0]), min_size=c, max_size=c)))
+    return [(n, c, d)], {"target": target, "weight": weight, "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+                         "label_smoothing": draw(st.sampled_from([0.0, 0.2]))}
+
+
+@st.composite
+def classification_soft(draw):
+    n, c = draw(st.integers(1, 5)), draw(st.integers(2, 5))
+    weight = draw(st.none() | st.just(np.linspace(0.5, 2.0, c)))
+    return [(n, c), (n, c)], {"weight": weight, "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+                              "label_smoothing": draw(st.sampled_from([0.0, 0.2]))}
+
+
 same_shape_pair = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE).map(
     lambda s: ([s, s], {"reduction": "mean"})
 )
@@ -382,6 +430,36 @@ def _np_smoothed_ce(x, target, reduction, label_smoothing):
     if reduction == "none":
         return per_row
     return per_row.sum() / (max(valid.sum(), 1) if reduction == "mean" else 1)
+
+
+def _np_scatter_add(x, src, dim, index):
+    """By definition: each src[p] is added at p with its dim-th coordinate replaced by index[p]."""
+    out = x.copy()
+    for p in np.ndindex(*index.shape):
+        where = list(p)
+        where[dim] = index[p]
+        out[tuple(where)] += src[p]
+    return out
+
+
+def _np_weighted_ce(x, target, weight, reduction, label_smoothing):
+    """By PyTorch's definition, over (N, C, d) scores: q = (1-ε)·one-hot + ε/C, row loss
+    -Σ_j w_j q_j log p_j, and the mean divides by Σ w[t] over the counted positions."""
+    logp = np.moveaxis(_np_log_softmax(x, 1), 1, -1)
+    c = x.shape[1]
+    counted = target != -100
+    safe = np.where(counted, target, 0)
+    q = (1 - label_smoothing) * np.eye(c)[safe] + label_smoothing / c
+    per_position = -(weight * q * logp).sum(-1) * counted
+    if reduction == "none":
+        return per_position
+    return per_position.sum() / ((weight[safe] * counted).sum() if reduction == "mean" else 1)
+
+
+def _np_soft_ce(x, q, weight, reduction, label_smoothing):
+    q = (1 - label_smoothing) * q + label_smoothing / x.shape[1]
+    per_row = -((1 if weight is None else weight) * q * _np_log_softmax(x, 1)).sum(1)
+    return _np_reduce(per_row, reduction) if reduction != "mean" else per_row.sum() / len(x)
 
 
 def _np_nll(logp, target, reduction):
@@ -506,6 +584,20 @@ RECIPES = [
            else _np_reduce(t * (np.log(t) - x), reduction),
            loss_pair(("batchmean", "sum", "none")), log_probs_and_targets,
            torch=lambda x, t, reduction: TF.kl_div(x, t, reduction=reduction)),
+    Recipe("prod", mg.prod, lambda x, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim), prod_case(),
+           torch=lambda x, dim, keepdim: x.prod() if dim is None else x.prod(dim, keepdim=keepdim)),
+    Recipe("scatter_add", lambda x, src, dim, index: x.scatter_add(dim, index, src), _np_scatter_add,
+           scatter_add_case(), torch=lambda x, src, dim, index: x.scatter_add(dim, torch_target(index), src)),
+    Recipe("einsum", lambda *xs, equation: mg.einsum(equation, *xs), lambda *xs, equation: np.einsum(equation, *xs),
+           einsum_case(), torch=lambda *xs, equation: torch.einsum(equation, *xs)),
+    Recipe("cross_entropy_spatial_weighted", mg.cross_entropy, _np_weighted_ce, classification_spatial_weighted(),
+           torch=lambda x, target, weight, reduction, label_smoothing: TF.cross_entropy(
+               x, torch_target(target), weight=torch_target(weight).to(x.dtype), reduction=reduction,
+               label_smoothing=label_smoothing)),
+    Recipe("cross_entropy_probabilities", mg.cross_entropy, _np_soft_ce, classification_soft(), logits_and_soft_targets,
+           torch=lambda x, q, weight, reduction, label_smoothing: TF.cross_entropy(
+               x, q, weight=None if weight is None else torch_target(weight).to(x.dtype), reduction=reduction,
+               label_smoothing=label_smoothing)),
     Recipe("mse_loss", mg.mse_loss, lambda a, b, reduction: np.mean((a - b) ** 2), same_shape_pair,
            torch=lambda a, b, reduction: TF.mse_loss(a, b, reduction=reduction)),
 ]

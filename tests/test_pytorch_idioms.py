@@ -356,3 +356,196 @@ def test_clip_grad_value_matches_pytorch():
     mg.nn.utils.clip_grad_value_([ours], 1.0)
     torch.nn.utils.clip_grad_value_([theirs], 1.0)
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+# ----- autograd: hooks and grad() ---------------------------------------------------------
+
+@needs_torch
+def test_tensor_hooks_see_and_replace_gradients_as_in_pytorch():
+    x0 = np.array([1.0, -2.0, 3.0])
+    results = []
+    for lib in (mg, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        hidden = x * 2
+        seen = []
+        hidden.register_hook(lambda g: seen.append(np.asarray(g.detach().numpy()).copy()))
+        hidden.register_hook(lambda g: g * 10)  # replaces the gradient that flows on
+        handle = x.register_hook(lambda g: g + 1)
+        (hidden * hidden).sum().backward(retain_graph=True)
+        first = np.asarray(x.grad.numpy()).copy()
+        handle.remove()  # a removed hook is not called again
+        x.grad = None
+        (hidden * hidden).sum().backward()
+        results.append((seen, first, np.asarray(x.grad.numpy())))
+    (seen_mg, first_mg, second_mg), (seen_t, first_t, second_t) = results
+    np.testing.assert_allclose(seen_mg[0], seen_t[0])
+    np.testing.assert_allclose(first_mg, first_t)
+    np.testing.assert_allclose(second_mg, second_t)
+
+
+@needs_torch
+def test_grad_returns_gradients_without_touching_dot_grad():
+    rng = np.random.default_rng(3)
+    a0, b0 = rng.standard_normal(3), rng.standard_normal(3)
+    a, b = mg.tensor(a0, requires_grad=True), mg.tensor(b0, requires_grad=True)
+    at, bt = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    ours = mg.grad([(a * b).sum(), (a * a).sum()], [a, b])
+    theirs = torch.autograd.grad([(at * bt).sum(), (at * at).sum()], [at, bt])
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12)
+    assert a.grad is None and b.grad is None
+    hidden = a * 3  # a non-leaf input gets the gradient that reaches it
+    np.testing.assert_allclose(mg.autograd.grad((hidden ** 2).sum(), hidden)[0].numpy(), 2 * 3 * a0, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="not used to compute the outputs; pass allow_unused=True"):
+        mg.grad(a.sum(), [a, b])
+    assert mg.grad(a.sum(), [a, b], allow_unused=True)[1] is None
+
+
+# ----- the ops PyTorch users reach for ------------------------------------------------------
+
+@needs_torch
+def test_scatter_add_prod_and_einsum_idioms_match_pytorch():
+    rng = np.random.default_rng(4)
+    counts, tokens = both(np.zeros(5)), rng.integers(0, 5, 12)
+    np.testing.assert_allclose(counts[0].scatter_add(0, tokens, mg.ones(12, dtype=mg.float64)).numpy(),
+                               counts[1].scatter_add(0, torch.tensor(tokens), torch.ones(12, dtype=torch.float64)))
+    x = rng.standard_normal((2, 3, 4))
+    ours, theirs = both(x)
+    np.testing.assert_allclose(ours.prod(1).numpy(), theirs.prod(1).numpy(), rtol=1e-12)
+    q, k = rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 7, 8))
+    np.testing.assert_allclose(mg.einsum("bqd,bkd->bqk", mg.tensor(q), mg.tensor(k)).numpy(),
+                               torch.einsum("bqd,bkd->bqk", torch.tensor(q), torch.tensor(k)).numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="explicit output"):
+        mg.einsum("ij,jk", mg.tensor(q[0]), mg.tensor(k[0].T))
+    with pytest.raises(TypeError, match="one int"):
+        ours.prod((0, 1))
+
+
+@needs_torch
+def test_factories_follow_pytorchs_dtypes():
+    assert mg.arange(5).dtype == np.int64 and mg.arange(0.0, 1.0, 0.25).dtype == np.float32
+    assert mg.randn(2, 3).shape == (2, 3) and mg.randn(2, 3).dtype == np.float32
+    assert mg.randint(3, (4,)).dtype == np.int64 and mg.zeros(2, dtype=mg.int64).dtype == np.int64
+    assert mg.full((2,), 3.0).dtype == np.float32 and mg.zeros_like(mg.tensor([1, 2])).dtype == np.int64
+    mg.manual_seed(7)
+    first = mg.randn(4).numpy()
+    mg.manual_seed(7)
+    np.testing.assert_array_equal(mg.randn(4).numpy(), first)
+
+
+# ----- losses -------------------------------------------------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("kwargs", [dict(), dict(weight=[0.2, 1.0, 3.0]), dict(label_smoothing=0.1),
+                                    dict(weight=[0.2, 1.0, 3.0], label_smoothing=0.1, reduction="sum"),
+                                    dict(ignore_index=1, reduction="none")])
+def test_cross_entropy_on_images_with_class_weights_as_in_pytorch(kwargs):
+    rng = np.random.default_rng(5)
+    scores, labels = rng.standard_normal((2, 3, 4, 4)), rng.integers(0, 3, (2, 4, 4))  # segmentation-shaped
+    ours, theirs = both(scores, requires_grad=True)
+    ours_kw = dict(kwargs)
+    theirs_kw = dict(kwargs, **({"weight": torch.tensor(kwargs["weight"], dtype=torch.float64)} if "weight" in kwargs else {}))
+    loss = nn.CrossEntropyLoss(**ours_kw)(ours, labels)
+    expected = torch.nn.CrossEntropyLoss(**theirs_kw)(theirs, torch.tensor(labels))
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-12)
+    loss.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@needs_torch
+def test_cross_entropy_with_probability_targets_as_in_pytorch():
+    rng = np.random.default_rng(6)
+    scores, probabilities = rng.standard_normal((4, 5)), rng.dirichlet(np.ones(5), 4)
+    ours, theirs = both(scores, requires_grad=True)
+    loss = mg.cross_entropy(ours, probabilities, label_smoothing=0.2)
+    expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(probabilities), label_smoothing=0.2)
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    loss.backward()
+    expected.backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="probability targets of shape"):
+        mg.cross_entropy(ours, probabilities[:, :3])
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["MSELoss", "L1Loss", "SmoothL1Loss", "BCEWithLogitsLoss", "NLLLoss", "KLDivLoss"])
+def test_loss_modules_match_pytorch(name):
+    rng = np.random.default_rng(7)
+    x, t = rng.uniform(-0.9, 0.9, (4, 3)), rng.uniform(0.05, 0.95, (4, 3))
+    if name == "NLLLoss":
+        t = rng.integers(0, 3, 4)
+    ours = getattr(nn, name)(reduction="sum")(mg.tensor(x), t if name == "NLLLoss" else mg.tensor(t))
+    theirs = getattr(torch.nn, name)(reduction="sum")(torch.tensor(x), torch.tensor(t))
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
+
+
+# ----- training pieces ----------------------------------------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda lib, p: lib.optim.RMSprop(p, lr=0.01),
+    lambda lib, p: lib.optim.RMSprop(p, lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
+    lambda lib, p: lib.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1),
+    lambda lib, p: lib.optim.Adam(p, lr=0.01, amsgrad=True),
+    lambda lib, p: lib.optim.AdamW(p, lr=0.01, amsgrad=True),
+])
+def test_more_optimizers_follow_pytorch_step_for_step(make):
+    rng = np.random.default_rng(8)
+    w0, x = rng.standard_normal((3, 2)), rng.standard_normal((5, 3))
+    finals = []
+    for lib in (mg, torch):
+        w = lib.tensor(w0, requires_grad=True)
+        opt = make(lib, [w])
+        for step in range(6):
+            opt.zero_grad()
+            (lib.tensor(x) @ w).sin().sum().backward() if lib is torch else mg.sin(mg.tensor(x) @ w).sum().backward()
+            opt.step()
+        finals.append(np.asarray(w.detach().numpy()))
+    np.testing.assert_allclose(finals[0], finals[1], rtol=1e-10, atol=1e-12)
+
+
+def test_a_dataset_object_with_a_collate_fn_and_drop_last():
+    class Squares:
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            return np.array([i, i * i], dtype=np.float32), i
+
+    loader = data.DataLoader(Squares(), batch_size=3, shuffle=True, drop_last=True, seed=1)
+    batches = list(loader)
+    assert len(batches) == len(loader) == 2 and all(x.shape == (3, 2) and y.shape == (3,) for x, y in batches)
+    seen = np.concatenate([y for _, y in batches])
+    assert len(set(seen)) == 6 and all((x[:, 1] == x[:, 0] ** 2).all() for x, _ in batches)
+    assert [list(y) for _, y in loader] != [list(y) for _, y in batches]  # the next epoch reshuffles
+    lengths = list(data.DataLoader(Squares(), batch_size=3, collate_fn=len))
+    assert lengths == [3, 3, 1]
+    with pytest.raises(TypeError, match="Dataset"):
+        data.DataLoader(42)
+
+
+@needs_torch
+@pytest.mark.parametrize("nonlinearity,param", [("relu", None), ("tanh", None), ("leaky_relu", 0.2),
+                                                ("sigmoid", None), ("selu", None), ("linear", None)])
+def test_calculate_gain_matches_pytorch(nonlinearity, param):
+    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity, param))
+
+
+def test_initialisers_give_the_distributions_pytorch_defines():
+    mg.manual_seed(0)
+    w = nn.Parameter(np.zeros((400, 300)))
+    nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    assert w.numpy().std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    nn.init.kaiming_uniform_(w, a=0.2, mode="fan_in")
+    assert w.numpy().std() == pytest.approx(np.sqrt(2 / (1 + 0.04) / 300), rel=0.02)
+    nn.init.trunc_normal_(w, mean=0.5, std=1.0, a=0.0, b=1.0)
+    assert w.numpy().min() >= 0.0 and w.numpy().max() <= 1.0 and w.numpy().mean() == pytest.approx(0.5, abs=0.01)
+    q = nn.Parameter(np.zeros((5, 3, 2, 2)))
+    nn.init.orthogonal_(q, gain=2.0)
+    flat = q.numpy().reshape(5, 12)
+    np.testing.assert_allclose(flat @ flat.T, 4.0 * np.eye(5), atol=1e-12)
+    nn.init.constant_(q, 0.3)
+    assert (q.numpy() == 0.3).all()
+    with pytest.raises(ValueError, match="mode must be"):
+        nn.init.kaiming_normal_(w, mode="fan_avg")

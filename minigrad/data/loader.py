@@ -7,11 +7,39 @@ import numpy as np
 from .. import backend
 
 
+class TensorDataset:
+    """Samples from arrays of equal length: ``dataset[i] = (a[i], b[i], ...)`` (PyTorch's)."""
+
+    def __init__(self, *arrays):
+        self.arrays = tuple(backend.to_numpy(a.data if hasattr(a, "_ctx") else a) for a in arrays)
+        if not self.arrays or len({len(a) for a in self.arrays}) != 1:
+            raise ValueError(f"TensorDataset: needs arrays of one length, got lengths {[len(a) for a in self.arrays]}")
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __getitem__(self, i):
+        return tuple(a[i] for a in self.arrays)
+
+
+def default_collate(samples):
+    """A list of samples as one batch: tuples field by field, arrays and numbers stacked."""
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: default_collate([s[k] for s in samples]) for k in first}
+    return np.stack([backend.to_numpy(s.data if hasattr(s, "_ctx") else s) for s in samples])
+
+
 class DataLoader:
-    """Iterate over ``(x, y)`` batches of in-memory arrays.
+    """Iterate over batches of a dataset: either a tuple of in-memory arrays (fast: each batch
+    is one fancy index per array) or any object with ``__len__`` and ``__getitem__`` (a
+    PyTorch-style Dataset, whose samples ``collate_fn`` turns into a batch).
 
         loader = DataLoader((images, labels), batch_size=128, shuffle=True, seed=0,
                             transform=augment, device="cpu", prefetch=2)
+        loader = DataLoader(my_dataset, batch_size=32, shuffle=True, collate_fn=pad_batch)
         for epoch in range(epochs):
             for x, y in loader: ...        # a new, reproducible order each pass
 
@@ -24,14 +52,26 @@ class DataLoader:
     computes (NumPy releases the GIL in most array work).
     """
 
-    def __init__(self, arrays, batch_size=1, shuffle=False, seed=0, drop_last=False,
-                 transform=None, device="cpu", prefetch=0):
-        self.arrays = tuple(arrays)
-        if not self.arrays:
-            raise ValueError("DataLoader: no arrays given (expected a tuple such as (images, labels))")
-        lengths = {len(a) for a in self.arrays}
-        if len(lengths) != 1:
-            raise ValueError(f"DataLoader: arrays have different lengths {sorted(lengths)}")
+    def __init__(self, dataset, batch_size=1, shuffle=False, seed=0, drop_last=False,
+                 transform=None, device="cpu", prefetch=0, collate_fn=None):
+        if isinstance(dataset, tuple):  # minigrad's shortcut: (images, labels) arrays
+            self.arrays, self.dataset = tuple(dataset), None
+            if not self.arrays:
+                raise ValueError("DataLoader: no arrays given (expected a tuple such as (images, labels))")
+            lengths = {len(a) for a in self.arrays}
+            if len(lengths) != 1:
+                raise ValueError(f"DataLoader: arrays have different lengths {sorted(lengths)}")
+        elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+            self.arrays, self.dataset = None, dataset
+            lengths = {len(dataset)}
+        else:
+            raise TypeError(f"DataLoader: expected a tuple of arrays or a Dataset (with __len__ and __getitem__), "
+                            f"got {type(dataset).__name__}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        if collate_fn is not None and self.dataset is None:
+            self.arrays, self.dataset = None, TensorDataset(*dataset)
+        self.collate_fn = collate_fn or default_collate
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
@@ -56,10 +96,22 @@ class DataLoader:
         order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
-            batch = [a[index] for a in self.arrays]
+            if self.dataset is None:
+                batch = [a[index] for a in self.arrays]
+            else:
+                batch = self.collate_fn([self.dataset[int(i)] for i in index])
+                if not isinstance(batch, (tuple, list)):  # one value per batch: yielded as it is
+                    yield self._on_device(self.transform(batch, rng) if self.transform else batch)
+                    continue
+                batch = list(batch)
             if self.transform is not None:
                 batch[0] = self.transform(batch[0], rng)
-            yield tuple(backend.to_device(b, self.device) if self.device != "cpu" else b for b in batch)
+            yield tuple(self._on_device(b) for b in batch)
+
+    def _on_device(self, value):
+        if self.device == "cpu" or not hasattr(value, "shape"):
+            return value
+        return backend.to_device(value, self.device)
 
     def __iter__(self):
         # Each pass uses the current epoch and moves to the next, so that a plain loop over

@@ -4,6 +4,9 @@ from .layers import (  # noqa: F401
     AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sequential, Sigmoid, Softmax, Tanh,
 )
+from .loss import (  # noqa: F401
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+)
 from .containers import ModuleDict, ModuleList, ParameterList  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
 from .rnn import GRUCell, LSTMCell, RNNCell, detach_state  # noqa: F401

@@ -15,10 +15,10 @@ from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .elementwise import (
     Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Maximum, Mul, Neg, Pow, Sin, Sqrt, Sub, ToDevice, Where,
 )
-from .linalg import MatMul
-from .loss import BCEWithLogits, CrossEntropy, MSELoss, NLLLoss
-from .reduction import Max, Mean, Min, Sum, Var
-from .shape import Concatenate, Gather, GetItem, Pad, Permute, Reshape
+from .linalg import Einsum, MatMul
+from .loss import BCEWithLogits, CrossEntropy, MSELoss, NLLLoss, SoftCrossEntropy
+from .reduction import Max, Mean, Min, Prod, Sum, Var
+from .shape import Concatenate, Gather, GetItem, Pad, Permute, Reshape, ScatterAdd
 
 
 def _array(x):
@@ -250,14 +250,98 @@ def matmul(a, b):
 
 
 # ----- losses -------------------------------------------------------------------------------
-def nll_loss(logp, target, reduction="mean", ignore_index=-100):
-    return NLLLoss.apply(logp, target=_array(target), reduction=reduction, ignore_index=ignore_index)
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
+    """Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...): see NLLLoss."""
+    logp, target, restore = _classes_last(input, _array(target), "nll_loss")
+    loss = NLLLoss.apply(logp, target=target, reduction=reduction, ignore_index=ignore_index,
+                         weight=_class_weight(weight, input))
+    return restore(loss, reduction)
 
 
-def cross_entropy(logits, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
-    """Cross-entropy from raw scores (logits), not from probabilities: see CrossEntropy."""
-    return CrossEntropy.apply(logits, target=_array(target), reduction=reduction, ignore_index=ignore_index,
-                              label_smoothing=label_smoothing)
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):  # noqa: A002
+    """Cross-entropy from raw scores (logits), not from probabilities, as PyTorch's:
+
+    * input (N, C) or (N, C, d1, ...) (one score per class along dim 1), or (C,) for one sample;
+    * target class indices (N,) / (N, d1, ...), or class probabilities of the input's shape;
+    * ``weight`` one value per class; ``ignore_index``, ``label_smoothing``, ``reduction``.
+
+    Index targets run CrossEntropy (loss.py); probabilities, or weights with smoothing, run
+    SoftCrossEntropy against the target distribution."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    soft = isinstance(target, Tensor) and target.dtype.kind == "f" or getattr(target, "dtype", np.int64).kind == "f"
+    if soft:
+        return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
+    logits, target, restore = _classes_last(input, _array(target), "cross_entropy")
+    weight = _class_weight(weight, input)
+    if weight is not None and label_smoothing:
+        loss = _smoothed_weighted_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
+    else:
+        loss = CrossEntropy.apply(logits, target=target, reduction=reduction, ignore_index=ignore_index,
+                                  label_smoothing=label_smoothing, weight=weight)
+    return restore(loss, reduction)
+
+
+def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"cross_entropy: probability targets of shape {tuple(target.shape)} do not match "
+                         f"the input {tuple(input.shape)}")
+    logits, q, restore = _classes_last(input, target, "cross_entropy")
+    if label_smoothing:
+        q = q * (1 - label_smoothing) + label_smoothing / logits.shape[1]
+    loss = SoftCrossEntropy.apply(logits, q, weight=_class_weight(weight, input), reduction=reduction,
+                                  divisor=logits.shape[0])
+    return restore(loss, reduction)
+
+
+def _smoothed_weighted_cross_entropy(logits, target, weight, ignore_index, reduction, eps):
+    """PyTorch's weighted, smoothed loss: q = (1-ε)·one-hot + ε/C on the counted rows, and the
+    mean divides by Σ w[t_i] over them."""
+    xp = get_array_module(logits.data)
+    n, classes = logits.shape
+    counted = target != ignore_index
+    safe = xp.where(counted, target, 0)
+    q = xp.full((n, classes), eps / classes, dtype=logits.dtype)
+    q[xp.arange(n), safe] += 1 - eps
+    q *= counted[:, None]
+    divisor = (weight[safe] * counted).sum()
+    return SoftCrossEntropy.apply(logits, q, weight=weight, reduction=reduction, divisor=divisor)
+
+
+def _class_weight(weight, like):
+    if weight is None:
+        return None
+    return get_array_module(like.data).asarray(_array(weight), dtype=like.dtype)
+
+
+def _classes_last(input, target, op):
+    """(N, C, d1, ...) scores as (N·d1·..., C) rows, the target alike, and a function that
+    gives a 'none' loss back its (N, d1, ...) shape. (C,) is one sample: (1, C)."""
+    if input.ndim == 1:
+        return reshape(input, (1, -1)), _reshape_target(target, (1, -1) if _is_float(target) else (1,)), \
+            lambda loss, reduction: reshape(loss, ()) if reduction == "none" else loss
+    if input.ndim == 2:
+        return input, target, lambda loss, reduction: loss
+    moved = (0,) + tuple(range(2, input.ndim)) + (1,)
+    rows = reshape(permute(input, moved), (-1, input.shape[1]))
+    if _is_float(target):
+        target = reshape(permute(target, moved), (-1, input.shape[1]))
+    else:
+        expected = (input.shape[0],) + tuple(input.shape[2:])
+        if tuple(target.shape) != expected:
+            raise ValueError(f"{op}: expected target of shape {expected} for input {tuple(input.shape)}, "
+                             f"got {tuple(target.shape)}")
+        target = target.reshape(-1)
+    outer = (input.shape[0],) + tuple(input.shape[2:])
+    return rows, target, lambda loss, reduction: reshape(loss, outer) if reduction == "none" else loss
+
+
+def _is_float(target):
+    return getattr(target, "dtype", np.int64).kind == "f"
+
+
+def _reshape_target(target, shape):
+    return reshape(target, shape) if isinstance(target, Tensor) else target.reshape(shape)
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's argument name
@@ -312,6 +396,26 @@ def _reduce(per_element, reduction, op):
 def gather(x, dim, index):
     """PyTorch's gather: out[..., j, ...] = x[..., index[..., j, ...], ...] along ``dim``."""
     return Gather.apply(x, dim=dim % x.ndim, index=_array(index))
+
+
+def scatter_add(x, dim, index, src):
+    """PyTorch's scatter_add: x with src[..., j, ...] added at x[..., index[..., j, ...], ...]."""
+    return ScatterAdd.apply(x, src, dim=dim % x.ndim, index=_array(index))
+
+
+def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The product of all elements, or along one dimension (PyTorch's prod takes one)."""
+    dim = _dim(dim, axis)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod: dim must be one int (as in PyTorch); call prod once per dimension")
+    return Prod.apply(x, axis=dim, keepdims=_keep(keepdim, keepdims))
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as torch.einsum("bij,bjk->bik", a, b): see Einsum for the limits."""
+    if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
+        operands = tuple(operands[0])
+    return Einsum.apply(*operands, equation=equation)
 
 
 # ----- composites: built from the ops above, so autograd derives their backward -------------

@@ -1,4 +1,5 @@
-"""Matrix multiplication, batched over leading axes as in numpy.matmul."""
+"""Matrix multiplication, batched over leading axes as in numpy.matmul, and einsum."""
+from ..backend import get_array_module
 from ..tensor import Function
 
 
@@ -44,3 +45,57 @@ class MatMul(Function):
             if self.b_vector:
                 db = db[..., 0]
         return da, db
+
+
+class Einsum(Function):
+    """y = einsum("ij,jk->ik", a, b) and any other contraction in which no operand repeats a
+    letter (no diagonals) and every operand's letters are written out (no "...").
+
+    y is a sum of products with one factor from each operand, so dy/d(a_ij) is the sum of the
+    products of the *other* factors: the gradient of operand k is itself an einsum, of g (the
+    output's letters) with the other operands, written with operand k's letters:
+
+        "ij,jk->ik":   da = einsum("ik,jk->ij", g, b)      db = einsum("ij,ik->jk", a, g)
+
+    A letter that only operand k has and the output drops (a sum over it inside k) does not
+    appear in g or the others: y does not depend on which element of that axis it is, so the
+    gradient is the same for all of them, broadcast along that axis.
+    """
+
+    def forward(self, *operands, equation=None):
+        self.inputs_letters, self.output_letters = _parse_einsum(equation, operands)
+        self.operands = operands
+        return get_array_module(operands[0]).einsum(equation, *operands)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grads = []
+        for k, letters in enumerate(self.inputs_letters):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(l, x) for i, (l, x) in enumerate(zip(self.inputs_letters, self.operands)) if i != k]
+            known = set(self.output_letters).union(*(l for l, _ in others))
+            kept = "".join(c for c in letters if c in known)
+            equation = ",".join([self.output_letters] + [l for l, _ in others]) + "->" + kept
+            grad = xp.einsum(equation, g, *(x for _, x in others))
+            missing = [i for i, c in enumerate(letters) if c not in known]
+            grad = xp.expand_dims(grad, missing) if missing else grad
+            grads.append(xp.broadcast_to(grad, self.operands[k].shape).astype(g.dtype))
+        return tuple(grads)
+
+
+def _parse_einsum(equation, operands):
+    if not isinstance(equation, str) or "->" not in equation or "." in equation:
+        raise ValueError(f"einsum: write the equation with an explicit output and no '...', "
+                         f"such as 'bij,bjk->bik'; got {equation!r}")
+    inputs, output = equation.replace(" ", "").split("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: {equation!r} names {len(inputs)} operands, got {len(operands)}")
+    for letters, x in zip(inputs, operands):
+        if len(letters) != x.ndim:
+            raise ValueError(f"einsum: {letters!r} names {len(letters)} axes for an operand of shape {x.shape}")
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"einsum: {letters!r} repeats a letter (a diagonal), which minigrad's einsum does not take")
+    return inputs, output

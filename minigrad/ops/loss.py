@@ -2,7 +2,8 @@
 
 Reduction follows PyTorch: 'mean' (default), 'sum' or 'none'. Targets are integer class
 indices; positions whose target equals ``ignore_index`` (padding) contribute nothing and are
-not counted in the mean.
+not counted in the mean. With class weights w, row i counts w[t_i] times, and the mean divides
+by Σ w[t_i] over the counted rows (PyTorch's weighted mean), not by the number of rows.
 """
 from ..backend import get_array_module
 from ..tensor import Function
@@ -27,14 +28,18 @@ def _check_classification(op, scores, target, ignore_index):
 class _PickTarget:
     """Shared bookkeeping: which rows count, and the divisor of the 'mean'."""
 
-    def setup(self, op, scores, target, reduction, ignore_index):
+    def setup(self, op, scores, target, reduction, ignore_index, weight=None):
         _check_classification(op, scores, target, ignore_index)
         xp = get_array_module(scores)
         self.reduction = _check_reduction(op, reduction)
         self.valid = target != ignore_index
         self.rows = xp.arange(len(target))
         self.target = xp.where(self.valid, target, 0)  # safe index for ignored rows
-        self.divisor = max(int(self.valid.sum()), 1) if reduction == "mean" else 1
+        if weight is not None:
+            _check_weight(op, weight, scores.shape[1])
+            self.valid = self.valid * weight[self.target]  # each row counts w[t_i] times
+        total = self.valid.sum()
+        self.divisor = (total if weight is not None else max(int(total), 1)) if reduction == "mean" else 1
 
     def reduce(self, per_row):
         if self.reduction == "none":
@@ -51,10 +56,12 @@ class NLLLoss(_PickTarget, Function):
     """L = -(1/n) Σ_i logp[i, t_i]   (logp: log-probabilities, e.g. from log_softmax).
 
     Only the picked entry of each row appears in L: dlogp[i, t_i] = -g/n, every other entry 0.
+    (With class weights: L = -Σ_i w[t_i] logp[i, t_i] / Σ_i w[t_i], and dlogp[i, t_i] is
+    scaled by w[t_i] likewise.)
     """
 
-    def forward(self, logp, target=None, reduction="mean", ignore_index=-100):
-        self.setup("nll_loss", logp, target, reduction, ignore_index)
+    def forward(self, logp, target=None, reduction="mean", ignore_index=-100, weight=None):
+        self.setup("nll_loss", logp, target, reduction, ignore_index, weight)
         self.shape = logp.shape
         return self.reduce(-logp[self.rows, self.target] * self.valid)
 
@@ -74,10 +81,13 @@ class CrossEntropy(_PickTarget, Function):
 
     Label smoothing ε (PyTorch's definition) trains towards q = (1-ε)·one-hot + ε/C instead:
     L_i = -Σ_j q_j log p_j, and since Σ_j q_j = 1 the same algebra gives dL/dz_ij = (p_j - q_j) / n.
+    Class weights scale row i's loss and gradient by w[t_i] (see _PickTarget for the mean).
     """
 
-    def forward(self, logits, target=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
-        self.setup("cross_entropy", logits, target, reduction, ignore_index)
+    def forward(self, logits, target=None, reduction="mean", ignore_index=-100, label_smoothing=0.0, weight=None):
+        if weight is not None and label_smoothing:
+            raise ValueError("cross_entropy: use SoftCrossEntropy for class weights with label smoothing")
+        self.setup("cross_entropy", logits, target, reduction, ignore_index, weight)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
         self.smoothing = label_smoothing
@@ -94,6 +104,40 @@ class CrossEntropy(_PickTarget, Function):
             dz -= self.smoothing / dz.shape[1]
         dz[self.rows, self.target] -= 1 - self.smoothing
         return dz * self.upstream(g)
+
+
+class SoftCrossEntropy(Function):
+    """Cross-entropy against a target distribution q per row (probabilities, or a smoothed
+    one-hot built by the caller), with class weights w (all 1 when not given):
+
+        L_i = -Σ_j w_j q_ij log p_ij,        p_i = softmax(z_i)
+
+    Since d(log p_ik)/dz_ij = [j = k] - p_ij:
+
+        dL_i/dz_ij = p_ij Σ_k w_k q_ik - w_j q_ij      (= p_ij - q_ij when w = 1, as Σ_k q_ik = 1)
+        dL_i/dq_ij = -w_j log p_ij
+
+    The mean divides by ``divisor``: the number of rows for probability targets, Σ_i w[t_i]
+    for smoothed class indices (PyTorch's two conventions).
+    """
+
+    def forward(self, logits, q, weight=None, reduction="mean", divisor=None):
+        if q.shape != logits.shape:
+            raise ValueError(f"cross_entropy: probability targets of shape {q.shape} do not match the input {logits.shape}")
+        self.reduction = _check_reduction("cross_entropy", reduction)
+        self.logp = stable_log_softmax(logits, axis=1)
+        self.w = 1 if weight is None else weight
+        self.q = q
+        self.divisor = divisor if reduction == "mean" else 1
+        return _reduce_rows(-(self.w * q * self.logp).sum(axis=1), reduction, self.divisor)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        g = (g if self.reduction == "none" else xp.broadcast_to(g, self.logp.shape[:1]))[:, None] / self.divisor
+        weighted_q = self.w * self.q
+        dz = xp.exp(self.logp) * weighted_q.sum(axis=1, keepdims=True) - weighted_q
+        dq = -self.w * self.logp if self.needs_input_grad[1] else None
+        return (g * dz).astype(g.dtype), None if dq is None else (g * dq).astype(g.dtype)
 
 
 class MSELoss(Function):
@@ -139,6 +183,15 @@ def _check_reduction(op, reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction
+
+
+def _check_weight(op, weight, classes):
+    if weight.shape != (classes,):
+        raise ValueError(f"{op}: weight must hold one value per class, shape ({classes},), got {weight.shape}")
+
+
+def _reduce_rows(per_row, reduction, divisor):
+    return per_row if reduction == "none" else per_row.sum() / divisor
 
 
 def _reduce(per_element, reduction):

@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min, var.
+"""Reductions over axes: sum, mean, max, min, var, prod.
 
 Each output element is a function of a whole slice of the input. The backward first puts the
 reduced axes back (as size-1 axes when keepdims was False) so the gradient broadcasts over
@@ -109,3 +109,34 @@ class Var(Function):
     def backward(self, g):
         g = expand_reduced(g, self.axes, self.keepdims)
         return g * (2 / self.denominator) * self.centered
+
+
+class Prod(Function):
+    """y = Π x_k over one axis (or the whole array when axis is None).
+
+    dy/dx_k = Π_{j≠k} x_j, the product of the *other* elements. Dividing y by x_k would give
+    it only when x_k ≠ 0, so it is built from two running products that never divide:
+
+        left_k  = x_0 · … · x_{k-1}   (exclusive cumulative product from the start)
+        right_k = x_{k+1} · … · x_n   (the same from the end)
+        dx_k    = g · left_k · right_k
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.keepdims, self.axis = x.shape, keepdims, axis
+        flat = x.reshape(-1) if axis is None else x
+        self.x, self.along = flat, 0 if axis is None else axis % x.ndim
+        return x.prod(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        along = self.along
+        ones = xp.ones_like(xp.take(self.x, [0], axis=along))
+        before = xp.concatenate([ones, xp.take(self.x, range(self.x.shape[along] - 1), axis=along)], axis=along)
+        after = xp.concatenate([xp.take(self.x, range(1, self.x.shape[along]), axis=along), ones], axis=along)
+        left = xp.cumprod(before, axis=along)
+        right = xp.flip(xp.cumprod(xp.flip(after, axis=along), axis=along), axis=along)
+        if self.axis is None:
+            return (g * left * right).reshape(self.shape)
+        g = expand_reduced(g, (along,), self.keepdims)
+        return g * left * right

@@ -137,3 +137,43 @@ class Gather(Function):
         where[self.dim] = self.index
         scatter_add(dx, tuple(where), g)
         return dx
+
+
+class ScatterAdd(Function):
+    """y = x, then y[…, index[i][j][k], …] += src[i][j][k] along ``dim``: PyTorch's scatter_add.
+
+    y is x plus a sum of src elements, each added once at the position ``index`` names, so
+
+        dx   = g                                   (x passes through unchanged)
+        dsrc = g gathered at the same positions    (dsrc[i][j][k] = g[…, index[i][j][k], …])
+
+    Only the corner of src that ``index`` covers is used, as in PyTorch; the rest of src gets 0.
+    """
+
+    def forward(self, x, src, dim=0, index=None):
+        xp = get_array_module(x)
+        if index.ndim != x.ndim or src.ndim != x.ndim:
+            raise ValueError(f"scatter_add: input {x.shape}, index {index.shape} and src {src.shape} "
+                             "must have the same number of dimensions")
+        if any(m > n for m, n in zip(index.shape, src.shape)) or \
+                any(m > n for i, (m, n) in enumerate(zip(index.shape, x.shape)) if i != dim):
+            raise ValueError(f"scatter_add: index shape {index.shape} is larger than src {src.shape} "
+                             f"or than the input {x.shape} outside dim {dim}")
+        if index.size and (int(index.min()) < 0 or int(index.max()) >= x.shape[dim]):
+            raise ValueError(f"scatter_add: index values must lie in 0..{x.shape[dim] - 1} along dim {dim}")
+        self.src_shape, self.dim, self.index = src.shape, dim, index
+        self.corner = tuple(slice(0, m) for m in index.shape)
+        self.where = list(xp.indices(index.shape, sparse=True))
+        self.where[dim] = index
+        self.where = tuple(self.where)
+        y = x.copy()
+        scatter_add(y, self.where, src[self.corner])
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dsrc = None
+        if self.needs_input_grad[1]:
+            dsrc = xp.zeros(self.src_shape, dtype=g.dtype)
+            dsrc[self.corner] = g[self.where]
+        return g, dsrc
