@@ -125,7 +125,7 @@ def main():
 
     ms = lambda xs: f"{1e3 * statistics.median(xs):7.2f} ({1e3 * min(xs):.1f}-{1e3 * max(xs):.1f})"  # noqa: E731
     others = [b for b in BACKENDS if b != "torch"]
-    print(f"{'forward+backward, ms median (min-max)':34s}" + "".join(f"{b:>24s}" for b in BACKENDS)
+    print(f"{'forward+backward, ms median (min-max)':34s}" + "".join(f"{b:>24s}" for b in BACKENDS) + " "
           + "".join(f"{'ratio ' + b.split('-')[1]:>15s}" for b in others))
     for name in CASES:
         workers = {b: Worker([sys.executable, __file__, "--serve", b, name]) for b in BACKENDS}

@@ -19,6 +19,7 @@ from . import autograd, nn, ops, optim  # noqa: E402,F401
 from .fast import get_kernels, set_kernels, use_kernels
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
+from .graph import GraphvizNotFound, draw_graph, to_dot
 from .ops import (
     abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,
     matmul, max, maximum, mean, min, mse_loss, mul, neg, nll_loss, pad, permute, pow, relu,
@@ -36,7 +37,7 @@ from .tensor import (
     Function, GradientError, Tensor, enable_grad, from_numpy, grad, is_grad_enabled, no_grad, set_grad_enabled, tensor,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # CHANGELOG.md lists what each version changed
 
 # dtype names, as torch.float32 and friends (they are NumPy's dtypes)
 import numpy as _np  # noqa: E402

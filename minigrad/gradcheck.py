@@ -30,8 +30,8 @@ class GradcheckError(AssertionError):
 def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
     """Return True if ``fn``'s backward agrees with finite differences; raise GradcheckError if not.
 
-    fn      a function of the given inputs returning a Tensor of any shape. It must be
-            deterministic (fix the mask of a dropout, for instance).
+    fn      a function of the given inputs returning a Tensor of any shape, or a tuple of
+            Tensors. It must be deterministic (fix the mask of a dropout, for instance).
     inputs  Tensors (those with requires_grad=True are checked) or other values passed as-is.
             Floating-point tensors are copied to float64, so the check is not drowned in
             float32 round-off.
@@ -56,6 +56,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
         inputs += [p for _, p in named]  # the module reads these very tensors, perturbed in place
         names += [f"parameter {name}" for name, _ in named]
         fn = lambda *args: module(*args[:count])  # noqa: E731
+    fn = _one_output(fn)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
@@ -83,6 +84,18 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
         for i in checked:
             _check_every_element(inputs[i], names[i], analytic[i], loss, eps, atol, rtol)
     return True
+
+
+def _one_output(fn):
+    """fn, with a tuple of output tensors (an LSTM cell's (h, c)) joined into one flat tensor."""
+    from .ops import concatenate, reshape
+
+    def joined(*args):
+        out = fn(*args)
+        if isinstance(out, (tuple, list)) and out and all(isinstance(o, Tensor) for o in out):
+            return concatenate([reshape(o, (-1,)) for o in out], 0)
+        return out
+    return joined
 
 
 def _as_float64(x):
