@@ -14,6 +14,12 @@ carved from the training images, and the test set is used once, at the end.
     python examples/cifar10_cnn.py --data-dir ../shared/data --epochs 30   # the 4,000-image subset
     python examples/cifar10_cnn.py --resume                # continue an interrupted run
     python examples/cifar10_cnn.py --device cuda           # on a GPU, through CuPy
+    mpiexec -n 2 python examples/cifar10_cnn.py --distributed   # data-parallel over 2 processes
+
+With --distributed (started by mpiexec -n N; MPI on the CPU, NCCL with --device cuda) each
+rank trains on its shard of every batch (--batch-size is the whole batch, split evenly),
+batch norm takes its statistics over all ranks (SyncBatchNorm), gradients are averaged, and
+rank 0 alone prints and writes the outputs; --resume continues every rank from its checkpoint.
 
 Writes to --out: curves.png (loss and error per epoch), confusion.png, history.json/.csv,
 checkpoint.npz (every epoch, atomically), summary.json.
@@ -27,6 +33,7 @@ import time
 import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
+import minigrad.distributed as dist
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
 from minigrad.train import Trainer, confusion_matrix, evaluate, plot_confusion_matrix, plot_history, run_cli
@@ -62,7 +69,8 @@ def load_splits(args):
     if args.limit:
         images, labels = images[:args.limit], labels[:args.limit]
     train_idx, val_idx = data.train_val_split(len(labels), args.val_fraction, seed=args.seed)
-    print(f"CIFAR-10 from {train.source}: {len(train_idx)} train, {len(val_idx)} validation, {len(test)} test images")
+    if dist.get_rank() == 0:
+        print(f"CIFAR-10 from {train.source}: {len(train_idx)} train, {len(val_idx)} validation, {len(test)} test images")
     return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx]), (test.images, test.labels)
 
 
@@ -81,20 +89,38 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs/cifar10_cnn")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the processes started by mpiexec -n N")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     out = pathlib.Path(args.out)
+    batch_size, sampler = args.batch_size, None
+    if args.distributed:
+        dist.init_process_group("nccl" if args.device == "cuda" else "mpi")
+        if args.batch_size % dist.get_world_size():
+            print(f"error: --batch-size {args.batch_size} does not split evenly over {dist.get_world_size()} ranks",
+                  file=sys.stderr)
+            raise SystemExit(2)  # (every rank finds the same, and stops)
+        batch_size = args.batch_size // dist.get_world_size()
+    lead = dist.get_rank() == 0  # the rank that prints and writes
     mg.manual_seed(args.seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_splits(args)
 
     model = cifar_cnn().to(args.device)
-    print(f"model: {model.num_parameters():,} parameters")
-    train_loader = data.DataLoader((x_train, y_train), args.batch_size, shuffle=True, seed=args.seed,
-                                   transform=augmentation(not args.no_augment), device=args.device, prefetch=2)
+    if lead:
+        print(f"model: {model.num_parameters():,} parameters" +
+              (f"; {dist.get_world_size()} ranks of {batch_size} images a step" if args.distributed else ""))
+    if args.distributed:
+        model = nn.parallel.DistributedDataParallel(nn.SyncBatchNorm.convert_sync_batchnorm(model))
+        sampler = dist.DistributedSampler(len(y_train), shuffle=True, seed=args.seed)
+    train_loader = data.DataLoader((x_train, y_train), batch_size, shuffle=sampler is None, seed=args.seed,
+                                   transform=augmentation(not args.no_augment), device=args.device, prefetch=2,
+                                   sampler=sampler)
     plain = augmentation(False)
+    # every rank evaluates the whole validation and test sets: exact metrics, and small next to training
     val_loader = data.DataLoader((x_val, y_val), 500, transform=plain, device=args.device)
     test_loader = data.DataLoader((x_test, y_test), 500, transform=plain, device=args.device)
 
@@ -108,6 +134,8 @@ def main(argv=None):
 
     best_epoch = trainer.load_best()
     result = evaluate(model, test_loader, mg.nll_loss, return_predictions=True)  # the one look at the test set
+    if not lead:  # (every rank evaluates the whole test set; rank 0 reports it)
+        return None
     counts = confusion_matrix(result["predictions"], y_test, 10)
     plot_history(history, out / "curves.png", title="CIFAR-10 CNN (49,338 parameters)")
     plot_confusion_matrix(counts, data.CIFAR10.classes, out / "confusion.png")

@@ -1,7 +1,7 @@
 """PyTorch's torch.autograd names: ``minigrad.autograd.grad``, ``backward`` and ``gradcheck``.
 The engine itself is in tensor.py."""
 from .gradcheck import gradcheck  # noqa: F401
-from .tensor import _backpropagate, grad  # noqa: F401
+from .tensor import _backpropagate, grad, queue_callback  # noqa: F401
 
 
 def backward(tensors, grad_tensors=None, retain_graph=False):

@@ -242,6 +242,16 @@ def _initial_gradient(root, grad):
     return grad.astype(root.dtype, copy=False)
 
 
+_end_of_backward = []  # functions to call once the running backward pass is done
+
+
+def queue_callback(fn):
+    """Call ``fn()`` once the backward pass now running has finished (PyTorch's
+    queue_callback): a gradient hook uses it to act on all of a step's gradients at once,
+    as DistributedDataParallel does to finish averaging them."""
+    _end_of_backward.append(fn)
+
+
 def _backpropagate(roots, root_grads, retain_graph, capture=None):
     """The chain rule, op by op from the roots back. Each tensor's gradient is complete when
     its turn comes (every op that used it comes later in the graph, so earlier in this walk).
@@ -253,38 +263,44 @@ def _backpropagate(roots, root_grads, retain_graph, capture=None):
         grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
     wanted = None if capture is None else {id(t) for t in capture}
     captured = {}
-    for node in reversed(_topological_order(roots)):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        if node._hooks:
-            g = node._run_hooks(g)
-        fn = node._ctx
-        if wanted is None:
-            if fn is None or node._retains_grad:
-                node._accumulate_grad(g)
-        elif id(node) in wanted:
-            captured[id(node)] = g
-        if fn is None:
-            continue
-        if tuple(map(_version_of, fn.inputs)) != fn.input_versions:
-            _refuse_changed_inputs(fn)
-        input_grads = fn.backward(g)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(fn.inputs):
-            raise GradientError(
-                f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
-                f"for {len(fn.inputs)} inputs"
-            )
-        for i, (parent, needed, pg) in enumerate(zip(fn.inputs, fn.needs_input_grad, input_grads)):
-            if not needed or pg is None:
+    try:
+        for node in reversed(_topological_order(roots)):
+            g = grads.pop(id(node), None)
+            if g is None:
                 continue
-            pg = _checked_gradient(fn, i, parent, pg)
-            key = id(parent)
-            grads[key] = pg if key not in grads else grads[key] + pg
-        if not retain_graph:
-            fn.release()
+            if node._hooks:
+                g = node._run_hooks(g)
+            fn = node._ctx
+            if wanted is None:
+                if fn is None or node._retains_grad:
+                    node._accumulate_grad(g)
+            elif id(node) in wanted:
+                captured[id(node)] = g
+            if fn is None:
+                continue
+            if tuple(map(_version_of, fn.inputs)) != fn.input_versions:
+                _refuse_changed_inputs(fn)
+            input_grads = fn.backward(g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(fn.inputs):
+                raise GradientError(
+                    f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
+                    f"for {len(fn.inputs)} inputs"
+                )
+            for i, (parent, needed, pg) in enumerate(zip(fn.inputs, fn.needs_input_grad, input_grads)):
+                if not needed or pg is None:
+                    continue
+                pg = _checked_gradient(fn, i, parent, pg)
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+            if not retain_graph:
+                fn.release()
+    except BaseException:
+        _end_of_backward.clear()  # a failed backward's callbacks must not run after the next one
+        raise
+    while _end_of_backward:
+        _end_of_backward.pop(0)()
     return captured
 
 

@@ -53,7 +53,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, seed=0, drop_last=False,
-                 transform=None, device="cpu", prefetch=0, collate_fn=None):
+                 transform=None, device="cpu", prefetch=0, collate_fn=None, sampler=None):
         if isinstance(dataset, tuple):  # minigrad's shortcut: (images, labels) arrays
             self.arrays, self.dataset = tuple(dataset), None
             if not self.arrays:
@@ -72,6 +72,10 @@ class DataLoader:
         if collate_fn is not None and self.dataset is None:
             self.arrays, self.dataset = None, TensorDataset(*dataset)
         self.collate_fn = collate_fn or default_collate
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler chooses the order; "
+                             "DistributedSampler(shuffle=True) shuffles)")
+        self.sampler = sampler
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
@@ -88,12 +92,17 @@ class DataLoader:
         self.epoch = epoch
 
     def __len__(self):
-        full, rest = divmod(self.length, self.batch_size)
+        full, rest = divmod(self.length if self.sampler is None else len(self.sampler), self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
     def _batches(self, epoch):
-        rng = np.random.default_rng([self.seed, epoch])
-        order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
+        if self.sampler is None:
+            rng = np.random.default_rng([self.seed, epoch])
+            order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
+        else:  # a DistributedSampler: this rank's shard; its augmentation draws are its own too
+            self.sampler.set_epoch(epoch)
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            rng = np.random.default_rng([self.seed, epoch, getattr(self.sampler, "rank", 0)])
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
             if self.dataset is None:

@@ -33,8 +33,10 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
+        target = self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) else None
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not target:  # (replacing keeps the entry's place: a Sequential keeps its order)
+                registry.pop(name, None)
         if isinstance(value, (list, tuple, dict)):
             items = value.values() if isinstance(value, dict) else value
             if any(isinstance(v, (Module, Parameter)) for v in items):

@@ -31,6 +31,9 @@ def run_cli(main, argv=None):
         if debug:
             raise
         print(f"error: {err}", file=sys.stderr)
+        from .. import distributed
+
+        distributed.abort_other_ranks(2)  # under mpiexec: the others must not wait for this one
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -3,6 +3,12 @@
 Per epoch: train on every batch (progress bar with live loss and images/s), then evaluate
 on the validation set, record both in ``history``, keep the best weights (chosen on
 validation, never on test data), and write a checkpoint from which ``resume=True`` continues.
+
+Under a process group (minigrad.distributed, model wrapped in DistributedDataParallel) the
+same code trains on every rank: metrics are summed over the ranks before they are recorded,
+so every rank sees the same history and picks the same best epoch; rank 0 alone shows
+progress bars, prints, and writes the checkpoint and the history (every rank resumes from
+that one checkpoint).
 """
 import csv
 import json
@@ -11,7 +17,7 @@ import time
 
 import numpy as np
 
-from .. import ops, random
+from .. import distributed, ops, random
 from ..backend import to_numpy
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor, no_grad
@@ -35,7 +41,7 @@ def evaluate(model, loader, loss_fn=ops.cross_entropy, return_predictions=False)
     """Mean loss and accuracy of ``model`` over every sample of ``loader`` (eval mode, no graph)."""
     was_training = model.training
     model.eval()
-    total_loss, correct, count, predictions = 0.0, 0, 0, []
+    total_loss, correct, count, predictions = 0.0, 0, 0, []  # summed over the ranks below
     with no_grad():
         for x, y in loader:
             scores = model(Tensor(x))
@@ -45,6 +51,7 @@ def evaluate(model, loader, loss_fn=ops.cross_entropy, return_predictions=False)
             count += len(y)
             predictions.append(predicted)
     model.train(was_training)
+    total_loss, correct, count = distributed.reduce_numbers([total_loss, correct, count])
     result = {"loss": total_loss / count, "accuracy": correct / count}
     if return_predictions:
         result["predictions"] = np.concatenate(predictions)
@@ -66,7 +73,9 @@ class Trainer:
         self.scheduler, self.scheduler_per_batch = scheduler, scheduler_per_batch
         self.checkpoint_path = pathlib.Path(checkpoint_path) if checkpoint_path else None
         self.out_dir = pathlib.Path(out_dir) if out_dir else None
-        self.clip_grad_norm, self.progress = clip_grad_norm, progress
+        self.clip_grad_norm = clip_grad_norm
+        self.lead = distributed.get_rank() == 0  # the rank that prints and writes files
+        self.progress = progress and self.lead
         self.skip_nonfinite, self.skipped = skip_nonfinite, 0
         self.history, self.best = [], {"epoch": 0, "val_accuracy": -1.0, "state": None}
 
@@ -87,13 +96,22 @@ class Trainer:
             self.history.append(record)
             if record.get("val_accuracy", record["train_accuracy"]) > self.best["val_accuracy"]:
                 self.best = {"epoch": epoch, "val_accuracy": record.get("val_accuracy", record["train_accuracy"]),
-                             "state": self.model.state_dict()}
+                             "state": self.plain_model.state_dict()}
             self.report(record)
             self.save()
             if patience and epoch - self.best["epoch"] >= patience:
-                print(f"early stopping: no validation improvement for {patience} epochs")
+                if self.lead:
+                        print(f"early stopping: no validation improvement for {patience} epochs")
                 break
         return self.history
+
+    @property
+    def plain_model(self):
+        """The model itself, not its DistributedDataParallel wrapper: checkpoints then load
+        into a single-process run too."""
+        from ..distributed.ddp import DistributedDataParallel
+
+        return self.model.module if isinstance(self.model, DistributedDataParallel) else self.model
 
     def train_one_epoch(self, loader, description):
         self.model.train()
@@ -104,6 +122,8 @@ class Trainer:
             scores = self.model(Tensor(x))
             loss = self.loss_fn(scores, y)
             batch_loss = float(loss.item())
+            if distributed.is_initialized():  # every rank must skip, or stop, together
+                batch_loss = batch_loss if distributed.reduce_numbers([np.isfinite(batch_loss)], "min")[0] else np.nan
             if not np.isfinite(batch_loss):
                 if self.skip_nonfinite:
                     self.skipped += 1
@@ -127,12 +147,15 @@ class Trainer:
         if self.scheduler is not None and not self.scheduler_per_batch:
             self.scheduler.step()
         seconds = time.perf_counter() - start
+        total_loss, correct, count = distributed.reduce_numbers([total_loss, correct, count])
         if count == 0:
             raise FloatingPointError(f"epoch {getattr(self, 'epoch', '?')}: every batch had a non-finite loss")
         return {"train_loss": total_loss / count, "train_accuracy": correct / count,
                 "lr": self.optimizer.param_groups[0]["lr"], "seconds": seconds, "samples_per_second": count / seconds}
 
     def report(self, record):
+        if not self.lead:
+            return
         text = f"epoch {record['epoch']}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f}"
         if "val_loss" in record:
             text += f" | val loss {record['val_loss']:.4f} acc {record['val_accuracy']:.4f}"
@@ -142,11 +165,11 @@ class Trainer:
 
     # ----- checkpoints ----------------------------------------------------------------
     def save(self):
-        if not self.checkpoint_path:
+        if not self.checkpoint_path or not self.lead:
             return
         checkpoint.save_atomically({
             "epoch": self.history[-1]["epoch"],
-            "model": self.model.state_dict(),
+            "model": self.plain_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "rng": random.get_state(),
@@ -181,7 +204,7 @@ class Trainer:
             raise ResumeError(f"{path}: this checkpoint was written by a run with other settings ({changed}); resume "
                              f"with the same settings, or start a new run (another output folder, or without resume)")
         try:
-            self.model.load_state_dict(state["model"])
+            self.plain_model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (KeyError, ValueError) as err:
             raise ResumeError(f"{path}: the checkpoint does not fit this model ({err})") from err
@@ -189,13 +212,14 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
         random.set_state(state["rng"])
         self.history, self.best = state["history"], state["best"]
-        print(f"resumed from {path} after epoch {state['epoch']}")
+        if self.lead:
+            print(f"resumed from {path} after epoch {state['epoch']}")
         return state["epoch"]
 
     def load_best(self):
         """Put the weights of the best validation epoch back into the model."""
         if self.best["state"] is not None:
-            self.model.load_state_dict(self.best["state"])
+            self.plain_model.load_state_dict(self.best["state"])
         return self.best["epoch"]
 
 

@@ -1,0 +1,146 @@
+"""Data-parallel training over processes and machines, on existing engines: MPI through
+mpi4py on CPUs, NCCL through CuPy on GPUs. PyTorch's names:
+
+    mpiexec -n 4 python train.py        # four processes (ranks), on one or several machines
+
+    import minigrad.distributed as dist
+    dist.init_process_group("mpi")                     # rank and world size from the launcher
+    model = dist.DistributedDataParallel(model)        # same start, averaged gradients
+    sampler = dist.DistributedSampler(len(train_set), shuffle=True, seed=0)
+    loader = DataLoader(train_arrays, batch_size=32, sampler=sampler)   # each rank its shard
+
+Every rank runs the same script on its own shard of each batch; after backward the
+gradients are averaged over the ranks, so every rank takes the same optimizer step and the
+models stay identical. The collectives (this module's functions) work on tensors in place,
+as torch.distributed's do.
+"""
+import atexit
+import sys
+
+import numpy as np
+
+from ..tensor import Tensor
+
+_group = None
+
+
+class ReduceOp:
+    SUM = "sum"
+    MAX = "max"
+    MIN = "min"
+
+
+class DistributedError(RuntimeError):
+    """The process group is missing, or its engine (mpi4py, NCCL) cannot be used."""
+
+
+def init_process_group(backend="mpi"):
+    """Join the processes started by the launcher (``mpiexec -n N``). ``backend`` is "mpi"
+    (mpi4py; NumPy arrays) or "nccl" (CuPy arrays on one GPU per rank; the ranks find each
+    other through MPI). An error in any rank that is not caught ends every rank, so that a
+    failure never leaves the others waiting in a collective."""
+    global _group
+    if _group is not None:
+        raise DistributedError("init_process_group: the process group is already initialised")
+    if backend == "mpi":
+        from .mpi import MPIGroup
+
+        _group = MPIGroup()
+    elif backend == "nccl":
+        from .nccl import NCCLGroup
+
+        _group = NCCLGroup()
+    else:
+        raise ValueError(f"init_process_group: backend must be 'mpi' or 'nccl', got {backend!r}")
+    _abort_all_ranks_on_error()
+    atexit.register(destroy_process_group)
+    return _group
+
+
+def destroy_process_group():
+    global _group
+    _group = None
+
+
+def is_initialized():
+    return _group is not None
+
+
+def group():
+    if _group is None:
+        raise DistributedError("no process group: call minigrad.distributed.init_process_group() first "
+                               "(and start the script with mpiexec -n N)")
+    return _group
+
+
+def get_rank():
+    """This process's number, 0 .. world size - 1 (0 when no process group is initialised)."""
+    return _group.rank if _group is not None else 0
+
+
+def get_world_size():
+    return _group.size if _group is not None else 1
+
+
+def barrier():
+    group().barrier()
+
+
+def broadcast(tensor, src=0):
+    """Overwrite ``tensor`` on every rank with its value on rank ``src``."""
+    group().broadcast(_array(tensor), src)
+
+
+def all_reduce(tensor, op=ReduceOp.SUM):
+    """Replace ``tensor`` on every rank by the sum (or max, min) of its values over the ranks."""
+    group().all_reduce(_array(tensor), op)
+
+
+def all_gather(tensor_list, tensor):
+    """Fill ``tensor_list`` (one tensor per rank, shaped like ``tensor``) with every rank's ``tensor``."""
+    if len(tensor_list) != get_world_size():
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for {get_world_size()} ranks")
+    gathered = group().all_gather(_array(tensor))
+    for target, value in zip(tensor_list, gathered):
+        _array(target)[...] = value
+
+
+def reduce_numbers(values, op=ReduceOp.SUM):
+    """Sum (or max, min) a few Python numbers over the ranks: metrics, counts, flags."""
+    if _group is None:
+        return list(values)
+    array = np.asarray(values, dtype=np.float64)
+    _group.all_reduce_host(array, op)
+    return array.tolist()
+
+
+def abort_other_ranks(code):
+    """End every rank of the job (MPI_Abort) if this process is one of several: called on
+    an error that stops this rank, so that no other rank waits for it in a collective."""
+    if _group is not None and _group.size > 1:
+        sys.stderr.flush()
+        _group.abort(code)
+
+
+def _array(tensor):
+    if isinstance(tensor, Tensor):
+        return tensor.data
+    if hasattr(tensor, "shape") and hasattr(tensor, "dtype"):
+        return tensor
+    raise TypeError(f"expected a Tensor or an array, got {type(tensor).__name__}")
+
+
+def _abort_all_ranks_on_error():
+    """An exception that reaches the top of one rank prints its traceback there, then ends
+    every rank (MPI_Abort): the others would otherwise wait in their next collective forever."""
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        previous(kind, value, traceback)
+        abort_other_ranks(1)
+
+    sys.excepthook = hook
+
+
+from .ddp import DistributedDataParallel  # noqa: E402,F401
+from .sampler import DistributedSampler  # noqa: E402,F401
