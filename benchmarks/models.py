@@ -13,6 +13,7 @@ once the framework was loaded and its kernels compiled (on a 2-sample batch).
     python benchmarks/models.py --only cifar_train --repeats 20
     python benchmarks/models.py --also before=/tmp/before   # and another minigrad tree (a
                                                  # `git worktree` of an older commit), same run
+    python benchmarks/models.py --batch 32 128 512   # one table per batch size
 
 A train step is forward + loss + backward + SGD update on a batch of 128 (one name for the
 RNN's single mode, as the homework trained it).
@@ -151,7 +152,7 @@ def torch_case(case, device, batch=BATCH):
     return step
 
 
-def serve_case(framework, case, device, threads):
+def serve_case(framework, case, device, threads, batch=BATCH):
     """The worker process: build the step (after a 2-sample warm-up) and answer the parent."""
     if framework == "torch":
         import torch
@@ -160,7 +161,7 @@ def serve_case(framework, case, device, threads):
         make = torch_case
     else:
         make = minigrad_case
-    serve(lambda: make(case, device), lambda: make(case, device, batch=2))
+    serve(lambda: make(case, device, batch=batch), lambda: make(case, device, batch=2))
 
 
 def main():
@@ -171,13 +172,21 @@ def main():
     parser.add_argument("--only", nargs="*", choices=list(CASES))
     parser.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
                         help="also time the minigrad found at PATH (e.g. a worktree of an older commit)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[BATCH],
+                        help="batch sizes of the image models (the batched RNN takes min(64, batch) names)")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_case(*args.serve, args.device, args.threads)
+        serve_case(*args.serve, args.device, args.threads, args.batch[0])
         return
+    for batch in args.batch:
+        table(args, batch)
+
+
+def table(args, batch):
 
     trees = {"minigrad": None, **{f"minigrad@{label}": path for label, path in (a.split("=", 1) for a in args.also)}}
+    print(f"\nbatch {batch}" if len(args.batch) > 1 else "", end="\n" if len(args.batch) > 1 else "")
     print(f"{'case':22s} {'PyTorch median (min-max)':>30s} " +
           " ".join(f"{name + ' median (min-max)':>38s} {'ratio':>6s}" for name in trees) +
           f"  {'peak MB: torch / ' + ' / '.join(trees)}")
@@ -185,7 +194,7 @@ def main():
         if args.device == "cuda" and case.startswith("names"):
             continue  # the names reference feeds CPU tensors; the batch-1 RNN is launch-bound on a GPU anyway
         command = lambda framework: [sys.executable, __file__, "--serve", framework, case,  # noqa: E731
-                                     "--device", args.device, "--threads", str(args.threads)]
+                                     "--device", args.device, "--threads", str(args.threads), "--batch", str(batch)]
         try:
             workers = {"torch": Worker(command("torch"))}
             workers.update({name: Worker(command("minigrad"), pythonpath=path) for name, path in trees.items()})
@@ -193,6 +202,8 @@ def main():
             print(f"{case}: {error}", file=sys.stderr)
             continue
         unit, per_step = CASES[case]
+        if case != "names_single_train":
+            per_step = min(per_step, batch) if case.startswith("names") else batch
         seconds = take_turns(workers, args.repeats)
         memory = {name: w.ask("memory")["peak_mb"] for name, w in workers.items()}
         for worker in workers.values():

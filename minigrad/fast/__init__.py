@@ -87,9 +87,12 @@ def _table_for(kind):
 
         table[conv.Conv2d] = fast_conv.Conv2d
         if on_cpu:
+            from ..ops.linear import Linear
             from . import activation as fast_activation, batchnorm as fast_batchnorm, pooling as fast_pooling
+            from . import linear as fast_linear
 
             table.update({
+                Linear: fast_linear.Linear,
                 pooling.MaxPool2d: fast_pooling.MaxPool2d,
                 pooling.AvgPool2d: fast_pooling.AvgPool2d,
                 batchnorm.BatchNorm: fast_batchnorm.BatchNorm,
