@@ -13,10 +13,12 @@ def main():
     os.makedirs(HERE, exist_ok=True)
     mg.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
-    loss = mg.cross_entropy(mlp(mg.randn(5, 4)), np.array([0, 1, 2, 1, 0]))
+    x = mg.randn(5, 4)
+    loss = mg.cross_entropy(mlp(x), np.array([0, 1, 2, 1, 0]))
     print(mg.draw_graph(loss, os.path.join(HERE, "mlp-graph.png"), names=dict(mlp.named_parameters())))
     block = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2))
-    out = mg.cross_entropy(block(mg.randn(2, 1, 8, 8)).flatten(1), np.array([0, 1]))
+    images = mg.randn(2, 1, 8, 8)
+    out = mg.cross_entropy(block(images).flatten(1), np.array([0, 1]))
     print(mg.draw_graph(out, os.path.join(HERE, "conv-graph.png"), names=dict(block.named_parameters())))
 
 

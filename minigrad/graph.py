@@ -5,7 +5,8 @@
 
 Boxes are tensors, with their shape and dtype: green for leaves that require grad (the
 parameters and inputs whose .grad backward fills), grey for intermediate results, white for
-constants (no gradient flows into them); ellipses are ops (the Function's name). Edges run the way the forward
+constants (no gradient flows into them; shown while something still holds them, since the
+graph itself keeps only what backward needs); ellipses are ops (the Function's name). Edges run the way the forward
 pass did, so the backward pass walks them in reverse. Draw before calling backward(): the
 backward frees the graph as it goes, unless it was called with retain_graph=True.
 
@@ -17,7 +18,7 @@ import os
 import shutil
 import subprocess
 
-from .tensor import Tensor
+from .tensor import Function, Tensor
 
 
 class GraphvizNotFound(RuntimeError):
@@ -31,25 +32,33 @@ def to_dot(root, names=None):
         raise TypeError(f"to_dot: expected a Tensor, got {type(root).__name__}")
     label_of = {id(t): name for name, t in (names or {}).items()}
     lines = ["digraph minigrad {", '  rankdir="LR";', '  node [fontname="Helvetica", fontsize=11];']
-    seen, stack = set(), [root]
+    if root._ctx is None:
+        lines.append(_box(f"t{id(root)}", label_of.get(id(root), "leaf"), root.shape, root.dtype, _color(root)))
+    seen, stack = set(), [root._ctx] if root._ctx is not None else []
     while stack:
-        t = stack.pop()
-        if id(t) in seen:
+        fn = stack.pop()
+        if id(fn) in seen:
             continue
-        seen.add(id(t))
-        lines.append(_tensor_node(t, label_of.get(id(t)), is_output=t is root))
-        fn = t._ctx
-        if fn is None:
-            continue
+        seen.add(id(fn))
         if fn._freed:
             raise RuntimeError("to_dot: this graph was freed by backward(); draw it before backward(), "
                                "or call backward(retain_graph=True)")
-        op = f"op{id(fn)}"
+        op, out = f"op{id(fn)}", f"out{id(fn)}"  # an op, and the tensor it made
+        is_root = fn is root._ctx
         lines.append(f'  {op} [label="{fn.name}", shape=ellipse, style=filled, fillcolor="#dbe9f6"];')
-        lines.append(f"  {op} -> t{id(t)};")
-        for parent in fn.inputs:
-            lines.append(f"  t{id(parent)} -> {op};")
-            stack.append(parent)
+        lines.append(_box(out, "output" if is_root else "", *fn.output_meta, "#f0f0f0"))
+        lines.append(f"  {op} -> {out};")
+        for parent, ref in zip(fn.parents, fn.input_refs):
+            if isinstance(parent, Function):
+                lines.append(f"  out{id(parent)} -> {op};")
+                stack.append(parent)
+                continue
+            tensor = parent if parent is not None else ref()
+            if tensor is None:  # a constant that no one holds any more
+                continue
+            name = label_of.get(id(tensor), "leaf" if tensor.requires_grad else "constant")
+            lines.append(_box(f"t{id(tensor)}", name, tensor.shape, tensor.dtype, _color(tensor)))
+            lines.append(f"  t{id(tensor)} -> {op};")
     lines.append("}")
     return "\n".join(_unique(lines)) + "\n"
 
@@ -72,12 +81,14 @@ def draw_graph(root, path, names=None):
     return path
 
 
-def _tensor_node(t, name, is_output):
-    shape = "×".join(str(n) for n in t.shape) or "scalar"
-    title = name or ("output" if is_output else "" if t._ctx is not None else "leaf" if t.requires_grad else "constant")
-    label = f"{title}\\n{shape} {t.dtype}" if title else f"{shape} {t.dtype}"
-    color = "#c7e9c0" if t.requires_grad and t._ctx is None else "#ffffff" if not t.requires_grad else "#f0f0f0"
-    return f'  t{id(t)} [label="{label}", shape=box, style=filled, fillcolor="{color}"];'
+def _box(node_id, title, shape, dtype, color):
+    size = "×".join(str(n) for n in shape) or "scalar"
+    label = f"{title}\\n{size} {dtype}" if title else f"{size} {dtype}"
+    return f'  {node_id} [label="{label}", shape=box, style=filled, fillcolor="{color}"];'
+
+
+def _color(t):
+    return "#c7e9c0" if t.requires_grad else "#ffffff"  # green: a leaf whose .grad backward fills
 
 
 def _unique(lines):

@@ -10,6 +10,12 @@ function on the output tensor (``tensor._ctx``). `Tensor.backward()` then walks 
 from the output back to the leaves in reverse topological order, calling each backward once
 with the summed gradient of everything that used its output (the multivariate chain rule).
 
+The graph's edges run from each op to the ops that made its inputs (``fn.parents``), and
+to the leaves (parameters, inputs that require grad) directly: an op does not hold its
+input *tensors*, so an intermediate result that no backward reads (a batch norm output,
+which the ReLU after it does not need) is freed as soon as the forward pass moves on. What
+a backward needs, each op saves itself.
+
 Three jobs are done here once, so no op has to repeat them:
   * undo broadcasting: if ``a`` (shape (3,1)) was broadcast to (3,4), its gradient is summed
     over the broadcast axes back to (3,1);
@@ -18,6 +24,7 @@ Three jobs are done here once, so no op has to repeat them:
 """
 import contextlib
 import operator
+import weakref
 
 import numpy as np
 
@@ -93,14 +100,24 @@ class Function:
         if requires_grad:
             out.requires_grad = True
             out._ctx = fn
-            fn.inputs = tensors
-            fn.input_versions = tuple(map(_version_of, tensors))  # backward checks them
+            fn.parents = tuple(map(_node_of, tensors))            # the graph's edges
+            fn.output_meta = (out.data.shape, out.data.dtype)     # what its gradient must fit
+            fn.input_refs = tuple(map(weakref.ref, tensors))      # for the in-place check,
+            fn.input_versions = tuple(map(_version_of, tensors))  # without keeping them alive
         return out
 
     def release(self):
         """Drop saved arrays and input references once the graph has been used."""
         self.__dict__.clear()
         self._freed = True
+
+
+def _node_of(t):
+    """The graph node behind tensor ``t``: the op that made it, the tensor itself for a leaf
+    that requires grad, or None (a constant: no gradient flows into it)."""
+    if t._ctx is not None:
+        return t._ctx
+    return t if t.requires_grad else None
 
 
 def _as_tensors(inputs):
@@ -143,24 +160,26 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _checked_gradient(fn, index, tensor, grad):
+def _checked_gradient(fn, index, parent, grad):
+    shape, dtype = parent.output_meta if isinstance(parent, Function) else (parent.shape, parent.dtype)
     if fn.broadcasts:
-        grad = unbroadcast(grad, tensor.shape)
-    if grad.shape != tensor.shape:
+        grad = unbroadcast(grad, shape)
+    if grad.shape != shape:
         raise GradientError(
             f"{fn.name}.backward has a bug: gradient for input {index} has shape "
-            f"{grad.shape}, but the input has shape {tensor.shape}"
+            f"{grad.shape}, but the input has shape {shape}"
         )
-    if grad.dtype != tensor.dtype:
+    if grad.dtype != dtype:
         raise GradientError(
             f"{fn.name}.backward has a bug: gradient for input {index} has dtype "
-            f"{grad.dtype}, but the input has dtype {tensor.dtype}"
+            f"{grad.dtype}, but the input has dtype {dtype}"
         )
     return grad
 
 
 def _topological_order(roots):
-    """Every tensor that leads to one of ``roots``, each after all of its inputs.
+    """Every node that leads to one of ``roots`` (ops, and leaves that require grad), each
+    after all of its parents.
 
     Iterative depth-first search (an explicit stack instead of recursion), so a graph that
     is 10,000 ops deep, such as a long unrolled RNN, does not hit Python's recursion limit.
@@ -168,24 +187,23 @@ def _topological_order(roots):
     order, visited = [], set()
     stack = [(root, False) for root in reversed(roots)]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
+        node, parents_done = stack.pop()
+        if parents_done:
             order.append(node)
             continue
         if id(node) in visited:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        fn = node._ctx
-        if fn is None:
-            continue
-        if fn._freed:
+        if not isinstance(node, Function):
+            continue  # a leaf
+        if node._freed:
             raise RuntimeError(
                 "trying to backward through the graph a second time: its saved arrays were "
                 "freed after the first backward(); pass retain_graph=True the first time"
             )
-        for parent in fn.inputs:
-            if parent.requires_grad and id(parent) not in visited:
+        for parent in node.parents:
+            if parent is not None and id(parent) not in visited:
                 stack.append((parent, False))
     return order
 
@@ -218,7 +236,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     captured = _backpropagate(outputs, list(grad_outputs), retain_graph, capture=inputs)
     result = []
     for i, x in enumerate(inputs):
-        g = captured.get(id(x))
+        g = captured.get(id(_node_of(x)))
         if g is None and not allow_unused:
             raise RuntimeError(f"grad(): input {i} (shape {x.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it")
@@ -253,43 +271,51 @@ def queue_callback(fn):
 
 
 def _backpropagate(roots, root_grads, retain_graph, capture=None):
-    """The chain rule, op by op from the roots back. Each tensor's gradient is complete when
-    its turn comes (every op that used it comes later in the graph, so earlier in this walk).
-    Without ``capture``, leaves add their gradient into ``.grad``; with it, the gradients of
-    the ``capture`` tensors are returned (by id) and no ``.grad`` is changed."""
-    grads = {}
+    """The chain rule, op by op from the roots back. Each node's gradient is complete when
+    its turn comes (every op that used its output comes later in the graph, so earlier in
+    this walk). Without ``capture``, leaves add their gradient into ``.grad``; with it, the
+    gradients of the ``capture`` tensors are returned (by node id) and no ``.grad`` is changed."""
+    grads, nodes = {}, []
     for root, g in zip(roots, root_grads):
         g = _initial_gradient(root, g)
-        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
-    wanted = None if capture is None else {id(t) for t in capture}
+        node = _node_of(root)
+        nodes.append(node)
+        grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
+    wanted = None if capture is None else {id(_node_of(t)) for t in capture}
     captured = {}
     try:
-        for node in reversed(_topological_order(roots)):
+        for node in reversed(_topological_order(nodes)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if node._hooks:
-                g = node._run_hooks(g)
-            fn = node._ctx
-            if wanted is None:
-                if fn is None or node._retains_grad:
+            if not isinstance(node, Function):  # a leaf
+                if node._hooks:
+                    g = node._run_hooks(g)
+                if wanted is None:
                     node._accumulate_grad(g)
-            elif id(node) in wanted:
-                captured[id(node)] = g
-            if fn is None:
+                elif id(node) in wanted:
+                    captured[id(node)] = g
                 continue
-            if tuple(map(_version_of, fn.inputs)) != fn.input_versions:
-                _refuse_changed_inputs(fn)
+            fn = node
+            output = fn.__dict__.get("output")  # kept only for hooks and retain_grad
+            if output is not None:
+                if output._hooks:
+                    g = output._run_hooks(g)
+                if output._retains_grad and wanted is None:
+                    output._accumulate_grad(g)
+            if wanted is not None and id(fn) in wanted:
+                captured[id(fn)] = g
+            _check_versions(fn)
             input_grads = fn.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            if len(input_grads) != len(fn.inputs):
+            if len(input_grads) != len(fn.parents):
                 raise GradientError(
                     f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
-                    f"for {len(fn.inputs)} inputs"
+                    f"for {len(fn.parents)} inputs"
                 )
-            for i, (parent, needed, pg) in enumerate(zip(fn.inputs, fn.needs_input_grad, input_grads)):
-                if not needed or pg is None:
+            for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads)):
+                if not needed or pg is None or parent is None:
                     continue
                 pg = _checked_gradient(fn, i, parent, pg)
                 key = id(parent)
@@ -307,12 +333,13 @@ def _backpropagate(roots, root_grads, retain_graph, capture=None):
 _version_of = operator.attrgetter("_version")
 
 
-def _refuse_changed_inputs(fn):
+def _check_versions(fn):
     """An input changed in place after the op used it would make its backward use the new
     values: refuse, as PyTorch does (which checks only the tensors an op saves; here every
-    input of the op is checked, so an in-place change after any use is refused)."""
-    for i, (t, seen) in enumerate(zip(fn.inputs, fn.input_versions)):
-        if t._version != seen:
+    input of the op still alive is checked: one that is gone cannot have been changed)."""
+    for i, (ref, seen) in enumerate(zip(fn.input_refs, fn.input_versions)):
+        t = ref()
+        if t is not None and t._version != seen:
             raise RuntimeError(
                 f"one of the tensors needed for gradient computation has been modified by an in-place "
                 f"operation: input {i} of {fn.name} (shape {t.shape}) is at version {t._version}, expected "
@@ -386,6 +413,7 @@ class Tensor:
             raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will reach it")
         if self._hooks is None:
             self._hooks = {}
+        self._keep_in_graph()
         handle = _HookHandle(self._hooks)
         self._hooks[handle.key] = hook
         return handle
@@ -403,6 +431,13 @@ class Tensor:
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in ``.grad`` during backward."""
         self._retains_grad = True
+        self._keep_in_graph()
+
+    def _keep_in_graph(self):
+        """The op that made this tensor keeps it, so that backward finds its hooks and
+        retain_grad even when no one else holds it (the graph's edges do not)."""
+        if self._ctx is not None:
+            self._ctx.output = self
 
     def detach(self):
         """The same data, cut from the graph (no gradient flows through it)."""

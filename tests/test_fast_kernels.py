@@ -153,19 +153,27 @@ def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(na
     # to check that the loop reads it in the right order.
     calls = []
     loop = fast_activation.backward
-    monkeypatch.setattr(fast_activation, "backward", lambda kernel, g, y: calls.append(kernel) or loop(kernel, g, y))
+    monkeypatch.setattr(fast_activation, "backward", lambda kernel, g, y: calls.append(kernel.__name__) or loop(kernel, g, y))
+    for kernel in ("_relu_forward", "_relu"):  # ReLU's twin calls its two loops itself
+        compiled = getattr(fast_activation, kernel)
+        monkeypatch.setattr(fast_activation, kernel,
+                            lambda *a, compiled=compiled, kernel=kernel: calls.append(kernel) or compiled(*a))
 
     rng = np.random.default_rng(0)
     shape = (fast_activation.LOOP_MIN_SIZE // 64 + 3, 64)
     x = rng.standard_normal(shape).astype(dtype)
     x[0, :4] = 0  # ReLU's derivative at exactly 0 is 0
+    x[1, :2] = np.nan, -0.0  # and relu(NaN) is NaN, as np.maximum gives
     g = rng.standard_normal(shape[::-1]).astype(dtype).T
     xt = mg.tensor(x, requires_grad=True)
     y = getattr(mg, name)(xt)
     y.backward(mg.tensor(g))
     tol = 1e-6 if dtype == np.float32 else 1e-14
+    if name == "relu":
+        np.testing.assert_array_equal(y.numpy(), np.maximum(x, 0))
+        x[1, 0] = 0  # (the NaN's gradient is 0: it was not > 0)
     np.testing.assert_allclose(xt.grad.numpy(), g * derivative(x, y.numpy()), rtol=tol, atol=tol)
-    assert [kernel.__name__ for kernel in calls] == [f"_{name}"]
+    assert calls == (["_relu_forward", "_relu"] if name == "relu" else [f"_{name}"])
 
 
 @pytest.mark.parametrize("kept_columns", [False, True])

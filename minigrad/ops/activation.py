@@ -8,15 +8,17 @@ from ..tensor import Function
 
 
 class ReLU(Function):
-    """y = max(x, 0).   dx = g·[x > 0]  (0 at exactly x = 0, as in PyTorch)."""
+    """y = max(x, 0).   dx = g·[x > 0]  (0 at exactly x = 0, as in PyTorch).
+
+    The backward needs only where x was positive: it saves that mask (a byte per element)
+    rather than x or y."""
 
     def forward(self, x):
-        xp = get_array_module(x)
-        self.y = xp.maximum(x, 0)
-        return self.y
+        self.positive = x > 0                                 # [x > 0]
+        return get_array_module(x).maximum(x, 0)
 
     def backward(self, g):
-        return g * (self.y > 0)  # y > 0 exactly where x > 0
+        return g * self.positive                              # dx = g·[x > 0]
 
 
 class LeakyReLU(Function):
