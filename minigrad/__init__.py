@@ -18,7 +18,7 @@ _process.tune()
 from . import autograd, nn, ops, optim  # noqa: E402,F401
 from .fast import get_kernels, set_kernels, use_kernels
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import GraphvizNotFound, draw_graph, to_dot
 from .ops import (
     abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concatenate, cross_entropy, div, exp, flatten, log, log_softmax,

@@ -1,6 +1,6 @@
 """PyTorch's torch.autograd names: ``minigrad.autograd.grad``, ``backward`` and ``gradcheck``.
 The engine itself is in tensor.py."""
-from .gradcheck import gradcheck  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from .tensor import _backpropagate, grad, queue_callback  # noqa: F401
 
 

@@ -20,14 +20,14 @@ import copy
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, grad, set_grad_enabled
 
 
 class GradcheckError(AssertionError):
     """The analytic gradient (backward) disagrees with the numeric one (finite differences)."""
 
 
-def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0, _record=False):
     """Return True if ``fn``'s backward agrees with finite differences; raise GradcheckError if not.
 
     fn      a function of the given inputs returning a Tensor of any shape, or a tuple of
@@ -68,7 +68,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
     weights = xp.asarray(rng.standard_normal(out.shape))
 
     def loss():
-        with no_grad():
+        with set_grad_enabled(_record):  # (gradgradcheck's fn needs a graph to differentiate)
             return float((fn(*inputs).data.astype(np.float64) * weights).sum())
 
     for i in checked:
@@ -84,6 +84,48 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0):
         for i in checked:
             _check_every_element(inputs[i], names[i], analytic[i], loss, eps, atol, rtol)
     return True
+
+
+def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check second derivatives: that differentiating fn's first derivative (computed with
+    create_graph=True) agrees with finite differences of that first derivative, in float64.
+
+    With W a fixed random array shaped like fn's output, the first derivative is
+    d(x) = dL/dx for L = Σ W ⊙ fn(x); gradcheck then checks d's own backward (the second
+    derivative, contracted with random weights) against (d(x + εe_i) - d(x - εe_i)) / 2ε,
+    after checking that d itself equals the first derivative of the plain backward pass.
+    Return True, or raise GradcheckError naming the input and element."""
+    rng = np.random.default_rng(seed + 1)
+    inputs = [_as_float64(x) for x in inputs]
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
+    fn = _one_output(fn)
+    out = fn(*inputs)
+    weights = Tensor(backend.get_array_module(out.data).asarray(rng.standard_normal(out.shape)))
+    from .ops import concatenate, reshape
+
+    def first_derivative(*xs):
+        grads = grad((fn(*xs) * weights).sum(), [xs[i] for i in checked], create_graph=True, allow_unused=True)
+        flat = [reshape(g, (-1,)) if g is not None else Tensor(np.zeros(xs[i].data.size))
+                for g, i in zip(grads, checked)]
+        # + 0·Σx: a first derivative that does not depend on x (a linear fn) still has a
+        # graph, whose analytic second derivative, 0, the finite differences then confirm
+        return concatenate(flat, 0) + 0 * sum(xs[i].sum() for i in checked)
+
+    # the graph-building first derivative must be the first derivative: compare it with the
+    # plain backward's (which gradcheck checks against finite differences)
+    with_graph = grad((fn(*inputs) * weights).sum(), [inputs[i] for i in checked], create_graph=True, allow_unused=True)
+    plain = grad((fn(*inputs) * weights).sum(), [inputs[i] for i in checked], allow_unused=True)
+    for i, a, b in zip(checked, with_graph, plain):
+        a = np.zeros(inputs[i].shape) if a is None else backend.to_numpy(a.data)
+        b = np.zeros(inputs[i].shape) if b is None else backend.to_numpy(b.data)
+        if not np.allclose(a, b, rtol=1e-7, atol=1e-10):
+            worst = np.unravel_index(int(np.argmax(np.abs(a - b))), a.shape)
+            raise GradcheckError(f"gradgradcheck: the first derivative built with create_graph=True differs from "
+                                 f"backward's for input {i} at index {tuple(int(k) for k in worst)}: "
+                                 f"{a[worst]:.8g} vs {b[worst]:.8g} (a bug in an op's backward_graph)")
+    return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed, _record=True)
 
 
 def _one_output(fn):

@@ -78,6 +78,30 @@ class Function:
     def backward(self, grad_output):
         raise NotImplementedError
 
+    def backward_graph(self, grad_output):
+        """The same derivative as ``backward``, written with minigrad's own ops on tensors, so
+        that the gradients it returns have a graph and can be differentiated again
+        (``backward(create_graph=True)``). Ops that do not define it refuse, naming themselves."""
+        raise NotImplementedError(
+            f"{self.name} cannot be differentiated twice yet (create_graph=True): it has no backward_graph")
+
+    def input_tensor(self, i, array):
+        """Input ``i`` as a tensor in the graph, for backward_graph: the leaf itself, or the
+        saved ``array`` as the output of the op that made it (so gradients flow on to that op)."""
+        parent = self.parents[i]
+        if isinstance(parent, Tensor):
+            return parent
+        t = Tensor(array)
+        if parent is not None:
+            t._ctx, t.requires_grad = parent, True
+        return t
+
+    def output_tensor(self, array):
+        """This op's saved output ``array`` as a tensor in the graph (made by this op)."""
+        t = Tensor(array)
+        t._ctx, t.requires_grad = self, True
+        return t
+
     @property
     def name(self):
         return type(self).__name__
@@ -208,23 +232,24 @@ def _topological_order(roots):
     return order
 
 
-def run_backward(root, grad=None, retain_graph=False):
+def run_backward(root, grad=None, retain_graph=False, create_graph=False):
     """Reverse-mode autodiff from ``root``; gradients accumulate into leaves' ``.grad``."""
-    _backpropagate([root], [grad], retain_graph)
+    if create_graph:
+        _backpropagate_with_graph([root], [grad])
+    else:
+        _backpropagate([root], [grad], retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=False, allow_unused=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of tensors
-    (torch.autograd.grad): no ``.grad`` attribute anywhere is touched.
+    (torch.autograd.grad): no ``.grad`` attribute anywhere is touched. With ``create_graph``
+    the gradients have a graph of their own and can be differentiated again.
 
         dx, dw = minigrad.grad(loss, [x, w])
 
     ``grad_outputs`` gives the gradient of each output (needed for outputs of more than one
     element). An input that the outputs do not depend on is an error unless ``allow_unused``,
     which gives None for it."""
-    if create_graph:
-        raise NotImplementedError("grad(create_graph=True): minigrad's backward passes work on plain arrays, "
-                                  "so a gradient cannot be differentiated again")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -233,14 +258,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
             raise RuntimeError(f"grad(): input {i} does not require grad, so it has no gradient")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    captured = _backpropagate(outputs, list(grad_outputs), retain_graph, capture=inputs)
+    if create_graph:
+        captured = _backpropagate_with_graph(outputs, list(grad_outputs), capture=inputs)
+    else:
+        captured = _backpropagate(outputs, list(grad_outputs), retain_graph, capture=inputs)
     result = []
     for i, x in enumerate(inputs):
         g = captured.get(id(_node_of(x)))
         if g is None and not allow_unused:
             raise RuntimeError(f"grad(): input {i} (shape {x.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it")
-        result.append(None if g is None else Tensor(g))
+        result.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
     return tuple(result)
 
 
@@ -330,6 +358,71 @@ def _backpropagate(roots, root_grads, retain_graph, capture=None):
     return captured
 
 
+def _backpropagate_with_graph(roots, root_grads, capture=None):
+    """The same walk as _backpropagate, but each op's gradient comes from its backward_graph:
+    minigrad ops on tensors, recorded like any forward pass, so the gradients have a graph
+    and can be differentiated again (create_graph=True). The graph is kept: a second
+    backward will walk it. The fast kernels' array code cannot take part: an op that ran as
+    a twin with its own forward refuses, naming the switch to the reference kernels."""
+    with set_grad_enabled(True):
+        grads, nodes = {}, []
+        for root, g in zip(roots, root_grads):
+            g = g if isinstance(g, Tensor) else Tensor(_initial_gradient(root, g))
+            node = _node_of(root)
+            nodes.append(node)
+            grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
+        wanted = None if capture is None else {id(_node_of(t)) for t in capture}
+        captured = {}
+        for node in reversed(_topological_order(nodes)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if not isinstance(node, Function):  # a leaf
+                for hook in list((node._hooks or {}).values()):
+                    replaced = hook(g)
+                    g = g if replaced is None else replaced
+                if wanted is None:
+                    node.grad = g if node.grad is None else node.grad + g
+                elif id(node) in wanted:
+                    captured[id(node)] = g
+                continue
+            fn = node
+            if wanted is not None and id(fn) in wanted:
+                captured[id(fn)] = g
+            _refuse_fast_twin(fn)
+            _check_versions(fn)
+            input_grads = fn.backward_graph(g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads)):
+                if not needed or pg is None or parent is None:
+                    continue
+                shape = parent.output_meta[0] if isinstance(parent, Function) else parent.shape
+                if fn.broadcasts and pg.shape != shape:
+                    pg = _sum_to_shape(pg, shape)
+                if pg.shape != shape:
+                    raise GradientError(f"{fn.name}.backward_graph has a bug: gradient for input {i} has shape "
+                                        f"{pg.shape}, but the input has shape {shape}")
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+    return captured
+
+
+def _refuse_fast_twin(fn):
+    cls = type(fn)
+    if cls.__module__.startswith(__package__ + ".fast") and "forward" in vars(cls):
+        raise RuntimeError(f"{fn.name} ran its fast kernel, whose backward works on arrays only, so its gradient "
+                           f"cannot be differentiated again; run the model under minigrad.use_kernels('reference') "
+                           f"(or MINIGRAD_KERNELS=reference) to use create_graph=True")
+
+
+def _sum_to_shape(g, shape):
+    """The tensor version of unbroadcast: sum g over the axes broadcasting added or stretched."""
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
+    return ops.reshape(ops.sum(g, axes, keepdim=True), shape) if axes else g
+
+
 _version_of = operator.attrgetter("_version")
 
 
@@ -389,9 +482,11 @@ class Tensor:
             self.requires_grad_(True)
 
     # ----- autograd -------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad, adding into ``.grad``."""
-        run_backward(self, gradient, retain_graph)
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, adding into ``.grad``.
+        With ``create_graph`` the gradients are tensors with a graph of their own, which can
+        be differentiated again (a second derivative); the graph is then kept."""
+        run_backward(self, gradient, retain_graph, create_graph)
 
     def _accumulate_grad(self, g):
         if self.grad is None:

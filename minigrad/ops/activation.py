@@ -20,6 +20,9 @@ class ReLU(Function):
     def backward(self, g):
         return g * self.positive                              # dx = g·[x > 0]
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True); the mask is a constant
+        return g * self.positive
+
 
 class LeakyReLU(Function):
     """y = x if x > 0 else slope·x.   dx = g if x > 0 else slope·g."""
@@ -30,6 +33,9 @@ class LeakyReLU(Function):
         return x * self.scale
 
     def backward(self, g):
+        return g * self.scale
+
+    def backward_graph(self, g):
         return g * self.scale
 
 
@@ -45,6 +51,10 @@ class Sigmoid(Function):
     def backward(self, g):
         return g * self.y * (1 - self.y)
 
+    def backward_graph(self, g):
+        y = self.output_tensor(self.y)
+        return g * y * (1 - y)
+
 
 class Tanh(Function):
     """y = tanh x.   dy/dx = 1 - y²."""
@@ -55,6 +65,10 @@ class Tanh(Function):
 
     def backward(self, g):
         return g * (1 - self.y * self.y)
+
+    def backward_graph(self, g):
+        y = self.output_tensor(self.y)
+        return g * (1 - y * y)
 
 
 def stable_log_softmax(x, axis):
@@ -82,6 +96,10 @@ class Softmax(Function):
         y = self.y
         return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
 
+    def backward_graph(self, g):
+        y = self.output_tensor(self.y)
+        return y * (g - (g * y).sum(self.axis, keepdim=True))
+
 
 class LogSoftmax(Function):
     """y_i = x_i - log Σ_j e^{x_j} along ``axis``.
@@ -98,3 +116,7 @@ class LogSoftmax(Function):
     def backward(self, g):
         softmax = get_array_module(g).exp(self.y)
         return g - softmax * g.sum(axis=self.axis, keepdims=True)
+
+    def backward_graph(self, g):
+        softmax = self.output_tensor(self.y).exp()
+        return g - softmax * g.sum(self.axis, keepdim=True)

@@ -44,7 +44,7 @@ class ScaledDotProductAttention(Function):
     def forward(self, q, k, v, mask=None, scale=None):
         check_attention_shapes("scaled_dot_product_attention", q, k, v, mask)
         self.scale = 1.0 / q.shape[-1] ** 0.5 if scale is None else scale
-        self.q, self.k, self.v = q, k, v
+        self.q, self.k, self.v, self.mask = q, k, v, mask
         self.weights = masked_softmax(self.scale * (q @ k.swapaxes(1, 2)), mask).astype(q.dtype)
         return self.weights @ v
 
@@ -56,6 +56,19 @@ class ScaledDotProductAttention(Function):
         dq = self.scale * (ds @ self.k)
         dk = self.scale * (ds.swapaxes(1, 2) @ self.q)
         return dq, dk, dv
+
+    def backward_graph(self, g):
+        """The same products on tensors (create_graph=True); A is recomputed from Q and K,
+        since it depends on them."""
+        q, k, v = (self.input_tensor(i, a) for i, a in enumerate((self.q, self.k, self.v)))
+        scores = self.scale * (q @ k.transpose(1, 2))
+        if self.mask is not None:
+            scores = scores.masked_fill(~self.mask, -1e30)
+        a = scores.softmax(-1) * (self.weights > 0)  # masked positions stay exactly 0
+        da = g @ v.transpose(1, 2)
+        dv = a.transpose(1, 2) @ g
+        ds = a * (da - (da * a).sum(-1, keepdim=True))
+        return self.scale * (ds @ k), self.scale * (ds.transpose(1, 2) @ q), dv
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, scale=None):

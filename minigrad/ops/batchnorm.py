@@ -37,6 +37,7 @@ class BatchNorm(Function):
         else:
             mean, var = running_mean, running_var
         xp = get_array_module(x)
+        self.x, self.gamma_array, self.mean, self.eps = x, gamma, mean, eps  # for backward_graph
         self.inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype).reshape(shape)   # 1/σ
         self.gamma = gamma.reshape(shape)
         self.x_hat = (x - mean.reshape(shape).astype(x.dtype)) * self.inv_std    # x̂ = (x - μ)/σ
@@ -50,6 +51,26 @@ class BatchNorm(Function):
             return scale * dy, dgamma, dbeta                  # dx = γ/σ · dy
         m, shape = self.count, scale.shape
         dx = (scale / m) * (m * dy - dbeta.reshape(shape) - self.x_hat * dgamma.reshape(shape))
+        return dx, dgamma, dbeta
+
+    def backward_graph(self, dy):
+        """The same formulas on tensors (create_graph=True); in training x̂ and σ are
+        recomputed from x with minigrad's ops, since they depend on x."""
+        x, gamma = self.input_tensor(0, self.x), self.input_tensor(1, self.gamma_array)
+        shape = self.inv_std.shape
+        gamma = gamma.reshape(shape)
+        if not self.training:
+            x_hat, inv_std = (x - self.mean.reshape(shape)) * self.inv_std, self.inv_std
+        else:
+            centered = x - x.mean(self.axes, keepdim=True)
+            inv_std = ((centered * centered).mean(self.axes, keepdim=True) + self.eps) ** -0.5
+            x_hat = centered * inv_std
+        dbeta = dy.sum(self.axes)
+        dgamma = (dy * x_hat).sum(self.axes)
+        if not self.training:
+            return gamma * inv_std * dy, dgamma, dbeta
+        m = self.count
+        dx = (gamma * inv_std / m) * (m * dy - dbeta.reshape(shape) - x_hat * dgamma.reshape(shape))
         return dx, dgamma, dbeta
 
 

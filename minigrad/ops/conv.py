@@ -1,7 +1,7 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
 from ..tensor import Function
 from .geometry import output_size, pair
-from .im2col import col2im, im2col
+from .im2col import Col2im, Im2col, col2im, im2col
 from .shape import Pad
 
 
@@ -45,7 +45,7 @@ class Conv2d(Function):
         y_rows = cols @ weight_matrix(w).T                    # Y  (N·OH·OW, F)
         if b is not None:
             y_rows = y_rows + b
-        self.cols, self.w, self.x_shape = cols, w, x.shape
+        self.x, self.cols, self.w, self.x_shape = x, cols, w, x.shape
         return y_rows.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
 
     def backward(self, dy):
@@ -59,6 +59,18 @@ class Conv2d(Function):
         if len(self.needs_input_grad) == 2:
             return dx, dw
         return dx, dw, g.sum(axis=0)                          # db = Σ_rows G
+
+    def backward_graph(self, dy):
+        """The same three products and col2im, on tensors (create_graph=True), with im2col
+        and col2im as ops (each the other's backward)."""
+        f, c, kh, kw = self.w.shape
+        x, w = self.input_tensor(0, self.x), self.input_tensor(1, self.w)
+        w_matrix = w.permute(0, 2, 3, 1).reshape(f, -1)               # Wm
+        g = dy.permute(0, 2, 3, 1).reshape(-1, f)                      # G
+        cols = Im2col.apply(x, geometry=self.geometry)                 # X
+        dw = (g.T @ cols).reshape(f, kh, kw, c).permute(0, 3, 1, 2)    # dWm = Gᵀ X
+        dx = Col2im.apply(g @ w_matrix, shape=self.x_shape, geometry=self.geometry)  # col2im(G Wm)
+        return (dx, dw) if len(self.needs_input_grad) == 2 else (dx, dw, g.sum(0))
 
 
 def weight_matrix(w):

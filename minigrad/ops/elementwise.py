@@ -36,6 +36,9 @@ class Add(Function):
     def backward(self, g):
         return g, g
 
+    def backward_graph(self, g):  # the same, on tensors (create_graph=True)
+        return g, g
+
 
 class Sub(Function):
     """y = a - b.   da = g, db = -g."""
@@ -47,6 +50,9 @@ class Sub(Function):
         return a - b
 
     def backward(self, g):
+        return g, -g
+
+    def backward_graph(self, g):
         return g, -g
 
 
@@ -65,6 +71,9 @@ class Mul(Function):
         db = g * self.a if self.needs_input_grad[1] else None
         return da, db
 
+    def backward_graph(self, g):
+        return g * self.input_tensor(1, self.b), g * self.input_tensor(0, self.a)
+
 
 class Div(Function):
     """y = a / b.   da = g / b,  db = -g * a / b**2 = -g * y / b."""
@@ -82,6 +91,10 @@ class Div(Function):
         db = -g * self.y / self.b if self.needs_input_grad[1] else None
         return da, db
 
+    def backward_graph(self, g):
+        b, y = self.input_tensor(1, self.b), self.output_tensor(self.y)
+        return g / b, -g * y / b
+
 
 class Neg(Function):
     """y = -x.   dx = -g."""
@@ -90,6 +103,9 @@ class Neg(Function):
         return -x
 
     def backward(self, g):
+        return -g
+
+    def backward_graph(self, g):
         return -g
 
 
@@ -114,6 +130,12 @@ class Pow(Function):
         db = g * self.y * xp.log(self.a) if self.needs_input_grad[1] else None
         return da, db
 
+    def backward_graph(self, g):
+        a, b, y = self.input_tensor(0, self.a), self.input_tensor(1, self.b), self.output_tensor(self.y)
+        da = g * b * a ** (b - 1) if self.needs_input_grad[0] else None
+        db = g * y * a.log() if self.needs_input_grad[1] else None
+        return da, db
+
 
 class Exp(Function):
     """y = e**x.   dx = g * y (exp is its own derivative; reuse the saved output)."""
@@ -124,6 +146,9 @@ class Exp(Function):
 
     def backward(self, g):
         return g * self.y
+
+    def backward_graph(self, g):
+        return g * self.output_tensor(self.y)
 
 
 class Sin(Function):
@@ -136,6 +161,9 @@ class Sin(Function):
     def backward(self, g):
         return g * get_array_module(g).cos(self.x)
 
+    def backward_graph(self, g):
+        return g * self.input_tensor(0, self.x).cos()
+
 
 class Cos(Function):
     """y = cos x.   dx = -g · sin x."""
@@ -146,6 +174,9 @@ class Cos(Function):
 
     def backward(self, g):
         return -g * get_array_module(g).sin(self.x)
+
+    def backward_graph(self, g):
+        return -g * self.input_tensor(0, self.x).sin()
 
 
 class Log(Function):
@@ -158,6 +189,9 @@ class Log(Function):
     def backward(self, g):
         return g / self.x
 
+    def backward_graph(self, g):
+        return g / self.input_tensor(0, self.x)
+
 
 class Sqrt(Function):
     """y = sqrt(x).   dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
@@ -169,6 +203,9 @@ class Sqrt(Function):
     def backward(self, g):
         return g / (2 * self.y)
 
+    def backward_graph(self, g):
+        return g / (2 * self.output_tensor(self.y))
+
 
 class Abs(Function):
     """y = |x|.   dy/dx = sign(x) (0 at x = 0, as in PyTorch)."""
@@ -179,6 +216,9 @@ class Abs(Function):
 
     def backward(self, g):
         return g * get_array_module(g).sign(self.x)
+
+    def backward_graph(self, g):
+        return g * get_array_module(self.x).sign(self.x)  # piecewise constant: its own derivative is 0
 
 
 class Clip(Function):
@@ -201,6 +241,9 @@ class Clip(Function):
     def backward(self, g):
         return g * self.inside
 
+    def backward_graph(self, g):
+        return g * self.inside
+
 
 class Maximum(Function):
     """y = max(a, b) elementwise.
@@ -219,6 +262,10 @@ class Maximum(Function):
     def backward(self, g):
         share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
         da = g * share_a.astype(g.dtype)
+        return da, g - da
+
+    def backward_graph(self, g):
+        da = g * ((self.a > self.b) + 0.5 * (self.a == self.b)).astype(g.dtype)
         return da, g - da
 
 
@@ -242,6 +289,9 @@ class Where(Function):
         db = xp.where(self.cond, zero, g)
         return da, db
 
+    def backward_graph(self, g):
+        return g * self.cond, g * ~self.cond
+
 
 class Cast(Function):
     """y = x converted to another dtype.   dx = g converted back to x's dtype."""
@@ -252,6 +302,9 @@ class Cast(Function):
 
     def backward(self, g):
         return g.astype(self.dtype)
+
+    def backward_graph(self, g):
+        return g.to(self.dtype)
 
 
 class ToDevice(Function):

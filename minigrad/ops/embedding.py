@@ -32,6 +32,14 @@ class Embedding(Function):
             dweight[self.padding_idx] = 0
         return dweight
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        from .shape import ScatterIndex
+
+        rows = g.reshape(-1, self.table_shape[1])
+        if self.padding_idx is not None:
+            rows = rows * (self.indices.reshape(-1, 1) != self.padding_idx)
+        return ScatterIndex.apply(rows, shape=self.table_shape, index=self.indices.reshape(-1))
+
 
 def embedding(indices, weight, padding_idx=None):
     """Rows of ``weight`` picked by the integer array ``indices`` (PyTorch's argument order)."""

@@ -26,6 +26,7 @@ several overlapping windows receives the sum of their values, which is exactly t
 pass of im2col (the gradient of a copied value is the sum of the gradients of its copies).
 """
 from ..backend import get_array_module
+from ..tensor import Function
 from .geometry import output_size
 
 
@@ -64,3 +65,32 @@ def col2im(cols, shape, kernel, stride, padding, dilation=(1, 1)):
             rows, columns = _tap(i, j, oh, ow, stride, dilation)
             padded[:, :, rows, columns] += cols[:, :, :, i, j, :].transpose(0, 3, 1, 2)  # (N, C, OH, OW)
     return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+class Im2col(Function):
+    """im2col as an op, for backward passes that are themselves differentiated
+    (create_graph=True). It is linear, so its backward is its adjoint: col2im."""
+
+    def forward(self, x, geometry=None):
+        self.shape, self.geometry = x.shape, geometry
+        return im2col(x, *geometry)
+
+    def backward(self, g):
+        return col2im(g, self.shape, *self.geometry)
+
+    def backward_graph(self, g):
+        return Col2im.apply(g, shape=self.shape, geometry=self.geometry)
+
+
+class Col2im(Function):
+    """col2im as an op; its adjoint, and so its backward, is im2col."""
+
+    def forward(self, cols, shape=None, geometry=None):
+        self.geometry = geometry
+        return col2im(cols, shape, *geometry)
+
+    def backward(self, g):
+        return im2col(g, *self.geometry)
+
+    def backward_graph(self, g):
+        return Im2col.apply(g, geometry=self.geometry)

@@ -46,6 +46,21 @@ class MatMul(Function):
                 db = db[..., 0]
         return da, db
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        a = self.input_tensor(0, self.a if not self.a_vector else self.a[0])
+        b = self.input_tensor(1, self.b if not self.b_vector else self.b[:, 0])
+        a = a.reshape(1, -1) if self.a_vector else a
+        b = b.reshape(-1, 1) if self.b_vector else b
+        if self.b_vector:
+            g = g.unsqueeze(-1)
+        if self.a_vector:
+            g = g.unsqueeze(-2)
+        da = g @ b.transpose(-1, -2)
+        db = a.transpose(-1, -2) @ g
+        da = da.reshape(da.shape[:-2] + da.shape[-1:]) if self.a_vector else da
+        db = db[..., 0] if self.b_vector else db
+        return da, db
+
 
 class Einsum(Function):
     """y = einsum("ij,jk->ik", a, b) and any other contraction in which no operand repeats a
@@ -82,6 +97,19 @@ class Einsum(Function):
             missing = [i for i, c in enumerate(letters) if c not in known]
             grad = xp.expand_dims(grad, missing) if missing else grad
             grads.append(xp.broadcast_to(grad, self.operands[k].shape).astype(g.dtype))
+        return tuple(grads)
+
+    def backward_graph(self, g):  # the same einsums on tensors (create_graph=True)
+        tensors = [self.input_tensor(i, x) for i, x in enumerate(self.operands)]
+        grads = []
+        for k, letters in enumerate(self.inputs_letters):
+            others = [(l, t) for i, (l, t) in enumerate(zip(self.inputs_letters, tensors)) if i != k]
+            known = set(self.output_letters).union(*(l for l, _ in others))
+            kept = "".join(c for c in letters if c in known)
+            equation = ",".join([self.output_letters] + [l for l, _ in others]) + "->" + kept
+            grad = Einsum.apply(g, *(t for _, t in others), equation=equation)
+            shape = [n if c in known else 1 for c, n in zip(letters, self.operands[k].shape)]
+            grads.append(grad.reshape(shape).expand(*self.operands[k].shape))
         return tuple(grads)
 
 

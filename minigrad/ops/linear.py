@@ -26,6 +26,13 @@ class Linear(Function):
             return dx, dw
         return dx, dw, g2.sum(axis=0) if self.needs_input_grad[2] else None
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        x, w = self.input_tensor(0, self.x), self.input_tensor(1, self.w)
+        g2 = g.reshape(-1, g.shape[-1])
+        dw = g2.T @ x.reshape(-1, x.shape[-1])
+        grads = (g @ w, dw)
+        return grads if len(self.needs_input_grad) == 2 else grads + (g2.sum(0),)
+
 
 def linear(x, weight, bias=None):
     return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

@@ -33,7 +33,7 @@ class _PickTarget:
         xp = get_array_module(scores)
         self.reduction = _check_reduction(op, reduction)
         self.valid = target != ignore_index
-        self.rows = xp.arange(len(target))
+        self.rows, self.classes, self.dtype = xp.arange(len(target)), scores.shape[1], scores.dtype
         self.target = xp.where(self.valid, target, 0)  # safe index for ignored rows
         if weight is not None:
             _check_weight(op, weight, scores.shape[1])
@@ -45,6 +45,18 @@ class _PickTarget:
         if self.reduction == "none":
             return per_row
         return per_row.sum() / self.divisor
+
+    def picked(self):
+        """The one-hot matrix of the targets (N, C): which entry of each row L picks."""
+        xp = get_array_module(self.target)
+        one_hot = xp.zeros((len(self.target), self.classes), dtype=self.dtype)
+        one_hot[self.rows, self.target] = 1
+        return one_hot
+
+    def upstream_tensor(self, g):
+        """upstream(g) with minigrad's ops, for backward_graph."""
+        g = g if self.reduction == "none" else g.reshape(1).expand(len(self.target))
+        return (g * (self.valid / self.divisor).astype(self.dtype)).reshape(-1, 1)
 
     def upstream(self, g):
         """g as a per-row column (N, 1), with ignored rows zeroed and the mean's 1/n applied."""
@@ -71,6 +83,9 @@ class NLLLoss(_PickTarget, Function):
         dlogp[self.rows, self.target] = -self.upstream(g)[:, 0]
         return dlogp
 
+    def backward_graph(self, g):
+        return -self.picked() * self.upstream_tensor(g)
+
 
 class CrossEntropy(_PickTarget, Function):
     """L = -(1/n) Σ_i log softmax(z_i)[t_i] for logits z, fused for speed and stability.
@@ -90,7 +105,7 @@ class CrossEntropy(_PickTarget, Function):
         self.setup("cross_entropy", logits, target, reduction, ignore_index, weight)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
-        self.smoothing = label_smoothing
+        self.smoothing, self.logits = label_smoothing, logits
         self.logp = stable_log_softmax(logits, axis=1)
         per_row = -self.logp[self.rows, self.target]
         if label_smoothing:
@@ -104,6 +119,11 @@ class CrossEntropy(_PickTarget, Function):
             dz -= self.smoothing / dz.shape[1]
         dz[self.rows, self.target] -= 1 - self.smoothing
         return dz * self.upstream(g)
+
+    def backward_graph(self, g):
+        p = self.input_tensor(0, self.logits).softmax(1)
+        q = self.picked() * (1 - self.smoothing) + self.smoothing / self.logits.shape[1]
+        return (p - q) * self.upstream_tensor(g)
 
 
 class SoftCrossEntropy(Function):
@@ -125,7 +145,7 @@ class SoftCrossEntropy(Function):
         if q.shape != logits.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {q.shape} do not match the input {logits.shape}")
         self.reduction = _check_reduction("cross_entropy", reduction)
-        self.logp = stable_log_softmax(logits, axis=1)
+        self.logits, self.logp = logits, stable_log_softmax(logits, axis=1)
         self.w = 1 if weight is None else weight
         self.q = q
         self.divisor = divisor if reduction == "mean" else 1
@@ -139,6 +159,14 @@ class SoftCrossEntropy(Function):
         dq = -self.w * self.logp if self.needs_input_grad[1] else None
         return (g * dz).astype(g.dtype), None if dq is None else (g * dq).astype(g.dtype)
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        z, q = self.input_tensor(0, self.logits), self.input_tensor(1, self.q)
+        rows = g if self.reduction == "none" else g.reshape(1).expand(self.logp.shape[0])
+        rows = (rows / self.divisor).reshape(-1, 1)
+        weighted_q = q * self.w
+        dz = z.softmax(1) * weighted_q.sum(1, keepdim=True) - weighted_q
+        return rows * dz, rows * (-z.log_softmax(1) * self.w)
+
 
 class MSELoss(Function):
     """L = (1/n) Σ (a - b)².   da = 2(a - b)·g/n,  db = -da."""
@@ -146,12 +174,18 @@ class MSELoss(Function):
     def forward(self, a, b, reduction="mean"):
         if a.shape != b.shape:
             raise ValueError(f"mse_loss: input shape {a.shape} and target shape {b.shape} differ")
+        self.a, self.b = a, b
         self.diff, self.reduction = a - b, _check_reduction("mse_loss", reduction)
         return _reduce(self.diff * self.diff, reduction)
 
     def backward(self, g):
         scale = 2 / self.diff.size if self.reduction == "mean" else 2
         da = self.diff * (g * scale)
+        return da, -da
+
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        scale = 2 / self.diff.size if self.reduction == "mean" else 2
+        da = (self.input_tensor(0, self.a) - self.input_tensor(1, self.b)) * (g * scale)
         return da, -da
 
 
@@ -177,6 +211,11 @@ class BCEWithLogits(Function):
         scale = g / self.x.size if self.reduction == "mean" else g
         sigmoid = 0.5 * (1 + xp.tanh(0.5 * self.x))
         return scale * (sigmoid - self.t), scale * -self.x
+
+    def backward_graph(self, g):
+        x, t = self.input_tensor(0, self.x), self.input_tensor(1, self.t)
+        scale = g / self.x.size if self.reduction == "mean" else g
+        return scale * (x.sigmoid() - t), scale * -x
 
 
 def _check_reduction(op, reduction):

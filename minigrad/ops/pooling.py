@@ -7,7 +7,7 @@ positions (i, j). Output size is rounded down, as in PyTorch: OH = (H + 2p - KH)
 from ..backend import get_array_module
 from ..tensor import Function
 from .geometry import output_size, pair
-from .im2col import col2im, im2col
+from .im2col import Col2im, col2im, im2col
 
 
 class MaxPool2d(Function):
@@ -34,6 +34,13 @@ class MaxPool2d(Function):
         n, c, h, w = self.x_shape
         return col2im(dcols, (n * c, 1, h, w), *self.geometry).reshape(self.x_shape)
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        xp = get_array_module(self.winner)
+        won = (xp.arange(self.window) == self.winner[:, None]).astype(g.dtype)
+        n, c, h, w = self.x_shape
+        dcols = g.reshape(-1, 1) * won
+        return Col2im.apply(dcols, shape=(n * c, 1, h, w), geometry=self.geometry).reshape(self.x_shape)
+
 
 class AvgPool2d(Function):
     """y = (1/(KH·KW)) Σ_window x   (padding counts as zeros in the average, PyTorch's default).
@@ -55,6 +62,11 @@ class AvgPool2d(Function):
         dcols = xp.broadcast_to(share, (share.shape[0], self.window))
         n, c, h, w = self.x_shape
         return col2im(dcols, (n * c, 1, h, w), *self.geometry).reshape(self.x_shape)
+
+    def backward_graph(self, g):
+        dcols = (g.reshape(-1, 1) / self.window).expand(-1, self.window)
+        n, c, h, w = self.x_shape
+        return Col2im.apply(dcols, shape=(n * c, 1, h, w), geometry=self.geometry).reshape(self.x_shape)
 
 
 def window_geometry(op, x, kernel_size, stride, padding):

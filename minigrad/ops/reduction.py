@@ -47,6 +47,9 @@ class Sum(Function):
         g = expand_reduced(g, self.axes, self.keepdims)
         return get_array_module(g).broadcast_to(g, self.shape)
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        return _tensor_expand(g, self.axes, self.keepdims, self.shape)
+
 
 class Mean(Function):
     """y = (1/n) Σ x over n reduced elements.   dx = g / n broadcast."""
@@ -59,6 +62,9 @@ class Mean(Function):
     def backward(self, g):
         g = expand_reduced(g, self.axes, self.keepdims) / count(self.shape, self.axes)
         return get_array_module(g).broadcast_to(g, self.shape)
+
+    def backward_graph(self, g):
+        return _tensor_expand(g, self.axes, self.keepdims, self.shape) / count(self.shape, self.axes)
 
 
 class Max(Function):
@@ -81,6 +87,10 @@ class Max(Function):
     def backward(self, g):
         return expand_reduced(g, self.axes, self.keepdims) * self.share
 
+    def backward_graph(self, g):
+        kept = [1 if i in self.axes else n for i, n in enumerate(self.share.shape)]
+        return g.reshape(kept) * self.share
+
 
 class Min(Max):
     """y = min over the reduced axes; the smallest element(s) get the gradient."""
@@ -102,13 +112,19 @@ class Var(Function):
         n = count(x.shape, self.axes)
         if n - correction <= 0:
             raise ValueError(f"var: {n} element(s) with correction={correction} leave no degrees of freedom")
-        self.centered = x - x.mean(axis=self.axes, keepdims=True)
+        self.x, self.centered = x, x - x.mean(axis=self.axes, keepdims=True)
         self.denominator = n - correction
         return (self.centered**2).sum(axis=self.axes, keepdims=keepdims) / self.denominator
 
     def backward(self, g):
         g = expand_reduced(g, self.axes, self.keepdims)
         return g * (2 / self.denominator) * self.centered
+
+    def backward_graph(self, g):
+        x = self.input_tensor(0, self.x)
+        centered = x - x.mean(self.axes, keepdim=True)
+        kept = [1 if i in self.axes else n for i, n in enumerate(self.centered.shape)]
+        return g.reshape(kept) * (2 / self.denominator) * centered
 
 
 class Prod(Function):
@@ -140,3 +156,9 @@ class Prod(Function):
             return (g * left * right).reshape(self.shape)
         g = expand_reduced(g, (along,), self.keepdims)
         return g * left * right
+
+
+def _tensor_expand(g, axes, keepdims, shape):
+    """expand_reduced then broadcast, with minigrad's ops: g back over the reduced axes."""
+    kept = [1 if i in axes else n for i, n in enumerate(shape)]
+    return g.reshape(kept).expand(*shape)

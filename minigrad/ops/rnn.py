@@ -41,6 +41,21 @@ def _affine_backward(fn, da_x, da_h, x, h, w_ih, w_hh):
     )
 
 
+def _tensors(fn):
+    """The cell's inputs x, h, (c,) W_ih, W_hh, b_ih, b_hh as tensors in the graph, and the two
+    pre-activations a_x = x W_ihᵀ + b_ih and a_h = h W_hhᵀ + b_hh recomputed from them
+    (for backward_graph: the gates depend on every input)."""
+    inputs = [fn.input_tensor(i, a) for i, a in enumerate(fn.arrays)]
+    x, h, w_ih, w_hh, b_ih, b_hh = inputs[:2] + inputs[-4:]
+    return inputs, x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+
+
+def _affine_graph(da_x, da_h, inputs):
+    """_affine_backward on tensors."""
+    x, h, w_ih, w_hh = inputs[0], inputs[1], inputs[-4], inputs[-3]
+    return da_x @ w_ih, da_h @ w_hh, da_x.T @ x, da_h.T @ h, da_x.sum(0), da_h.sum(0)
+
+
 class RNNCellStep(Function):
     """h' = tanh(a),  a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh.
 
@@ -52,12 +67,19 @@ class RNNCellStep(Function):
         _check("rnn_cell", x, h, w_ih, w_hh, 1)
         xp = get_array_module(x)
         self.saved = (x, h, w_ih, w_hh)
+        self.arrays = (x, h, w_ih, w_hh, b_ih, b_hh)
         self.h_new = xp.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
         return self.h_new
 
     def backward(self, g):
         da = g * (1 - self.h_new * self.h_new)
         return _affine_backward(self, da, da, *self.saved)
+
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        inputs, a_x, a_h = _tensors(self)
+        h_new = (a_x + a_h).tanh()
+        da = g * (1 - h_new * h_new)
+        return _affine_graph(da, da, inputs)
 
 
 class LSTMCellStep(Function):
@@ -85,6 +107,7 @@ class LSTMCellStep(Function):
         c_new = f * c + i * g
         tanh_c = xp.tanh(c_new)
         self.saved = (x, h, w_ih, w_hh)
+        self.arrays = (x, h, c, w_ih, w_hh, b_ih, b_hh)
         self.gates, self.c, self.tanh_c = (i, f, g, o), c, tanh_c
         return xp.concatenate([o * tanh_c, c_new], axis=1)
 
@@ -102,6 +125,20 @@ class LSTMCellStep(Function):
         dx, dh_prev, dw_ih, dw_hh, db_ih, db_hh = _affine_backward(self, da, da, *self.saved)
         dc_prev = dc_total * f if self.needs_input_grad[2] else None
         return dx, dh_prev, dc_prev, dw_ih, dw_hh, db_ih, db_hh
+
+    def backward_graph(self, grad):  # the same on tensors (create_graph=True)
+        inputs, a_x, a_h = _tensors(self)
+        c = inputs[2]
+        i, f, g, o = (a_x + a_h).chunk(4, 1)
+        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+        tanh_c = (f * c + i * g).tanh()
+        hidden = grad.shape[1] // 2
+        dh, dc_next = grad[:, :hidden], grad[:, hidden:]
+        dc_total = dc_next + dh * o * (1 - tanh_c * tanh_c)
+        da = _cat([dc_total * g * i * (1 - i), dc_total * c * f * (1 - f),
+                     dc_total * i * (1 - g * g), dh * tanh_c * o * (1 - o)])
+        dx, dh_prev, dw_ih, dw_hh, db_ih, db_hh = _affine_graph(da, da, inputs)
+        return dx, dh_prev, dc_total * f, dw_ih, dw_hh, db_ih, db_hh
 
 
 class GRUCellStep(Function):
@@ -126,6 +163,7 @@ class GRUCellStep(Function):
         self.r, self.z = _sigmoid(xp, ax_r + ah_r), _sigmoid(xp, ax_z + ah_z)
         self.n = xp.tanh(ax_n + self.r * self.ah_n)
         self.saved = (x, h, w_ih, w_hh)
+        self.arrays = (x, h, w_ih, w_hh, b_ih, b_hh)
         return (1 - self.z) * self.n + self.z * h
 
     def backward(self, g):
@@ -141,6 +179,20 @@ class GRUCellStep(Function):
             dh = dh + g * z
         return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        inputs, a_x, a_h = _tensors(self)
+        h = inputs[1]
+        ax_r, ax_z, ax_n = a_x.chunk(3, 1)
+        ah_r, ah_z, ah_n = a_h.chunk(3, 1)
+        r, z = (ax_r + ah_r).sigmoid(), (ax_z + ah_z).sigmoid()
+        n = (ax_n + r * ah_n).tanh()
+        dn_pre = g * (1 - z) * (1 - n * n)
+        dr_pre = dn_pre * ah_n * r * (1 - r)
+        dz_pre = g * (h - n) * z * (1 - z)
+        dx, dh, dw_ih, dw_hh, db_ih, db_hh = _affine_graph(
+            _cat([dr_pre, dz_pre, dn_pre]), _cat([dr_pre, dz_pre, dn_pre * r]), inputs)
+        return dx, dh + g * z, dw_ih, dw_hh, db_ih, db_hh
+
 
 def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
     return RNNCellStep.apply(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
@@ -155,3 +207,9 @@ def lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
 
 def gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
     return GRUCellStep.apply(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+
+
+def _cat(tensors):
+    from . import concatenate
+
+    return concatenate(tensors, 1)

@@ -21,6 +21,9 @@ class Reshape(Function):
     def backward(self, g):
         return g.reshape(self.shape)
 
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        return g.reshape(self.shape)
+
 
 class Permute(Function):
     """y = x with axes reordered: y.shape[i] = x.shape[dims[i]].
@@ -36,6 +39,9 @@ class Permute(Function):
 
     def backward(self, g):
         return g.transpose(self.inverse)
+
+    def backward_graph(self, g):
+        return g.permute(self.inverse)
 
 
 class GetItem(Function):
@@ -58,6 +64,27 @@ class GetItem(Function):
         else:
             scatter_add(dx, self.index, g)
         return dx
+
+    def backward_graph(self, g):
+        return ScatterIndex.apply(g, shape=self.shape, index=self.index)
+
+
+class ScatterIndex(Function):
+    """dx = zeros of ``shape`` with g added at ``index`` (GetItem's backward as an op, so that
+    it can be differentiated again). It is linear in g, and its adjoint is the indexing
+    itself: dg = dy[index]."""
+
+    def forward(self, g, shape=None, index=None):
+        self.index = index
+        dx = get_array_module(g).zeros(shape, dtype=g.dtype)
+        scatter_add(dx, index, g)
+        return dx
+
+    def backward(self, dy):
+        return dy[self.index]
+
+    def backward_graph(self, dy):
+        return dy[self.index]
 
 
 def _never_repeats(index):
@@ -90,6 +117,15 @@ class Concatenate(Function):
             start += size
         return tuple(grads)
 
+    def backward_graph(self, g):
+        grads, start = [], 0
+        for size in self.sizes:
+            index = [slice(None)] * g.ndim
+            index[self.axis] = slice(start, start + size)
+            grads.append(g[tuple(index)])
+            start += size
+        return tuple(grads)
+
 
 class Pad(Function):
     """y = x surrounded by ``value``; pad_width as in numpy.pad: ((before, after), ...) per axis.
@@ -105,6 +141,9 @@ class Pad(Function):
         return xp.pad(x, pad_width, mode="constant", constant_values=value)
 
     def backward(self, g):
+        return g[self.interior]
+
+    def backward_graph(self, g):
         return g[self.interior]
 
 
@@ -137,6 +176,12 @@ class Gather(Function):
         where[self.dim] = self.index
         scatter_add(dx, tuple(where), g)
         return dx
+
+    def backward_graph(self, g):
+        from ..tensor import Tensor
+
+        zeros = Tensor(get_array_module(g.data).zeros(self.shape, dtype=g.dtype))
+        return ScatterAdd.apply(zeros, g, dim=self.dim, index=self.index)
 
 
 class ScatterAdd(Function):
@@ -176,4 +221,12 @@ class ScatterAdd(Function):
         if self.needs_input_grad[1]:
             dsrc = xp.zeros(self.src_shape, dtype=g.dtype)
             dsrc[self.corner] = g[self.where]
+        return g, dsrc
+
+    def backward_graph(self, g):
+        from . import gather, pad
+
+        dsrc = gather(g, self.dim, self.index)
+        if dsrc.shape != self.src_shape:  # src larger than index: its other elements got nothing
+            dsrc = pad(dsrc, tuple((0, n - m) for m, n in zip(dsrc.shape, self.src_shape)))
         return g, dsrc

@@ -1,0 +1,105 @@
+"""Higher-order gradients (create_graph=True): every recipe's second derivative against
+finite differences of its first (minigrad.gradgradcheck) and against PyTorch's double
+backward; the fast kernels refuse clearly; the engine's create_graph semantics."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from layer_recipes import LAYER_RECIPES
+from op_recipes import RECIPES, torch
+from recipe_checks import assert_close, draw_inputs
+
+UNSUPPORTED = {"prod"}  # ops without a backward_graph yet: they must refuse, naming themselves
+ALL = RECIPES + [r for r in LAYER_RECIPES if r.name != "conv2d_direct"]  # (the direct path is a fast-kernel path)
+recipes = pytest.mark.parametrize("recipe", ALL, ids=[r.name for r in ALL])
+
+
+@pytest.fixture(autouse=True)
+def reference_kernels():
+    with mg.use_kernels("reference"):  # the fast kernels' array code cannot build a graph
+        yield
+
+
+@recipes
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_second_derivative_matches_finite_differences_of_the_first(recipe, data):
+    arrays, params, _ = draw_inputs(data, recipe)
+    inputs = [mg.tensor(a, requires_grad=True) for a in arrays]
+    if recipe.name in UNSUPPORTED:
+        with pytest.raises(NotImplementedError, match="cannot be differentiated twice"):
+            mg.gradgradcheck(lambda *xs: recipe.fn(*xs, **params), *inputs)
+        return
+    assert mg.gradgradcheck(lambda *xs: recipe.fn(*xs, **params), *inputs)
+
+
+@recipes
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_double_backward_matches_pytorch(recipe, data):
+    if torch is None or recipe.torch is None or recipe.name in UNSUPPORTED:
+        pytest.skip("PyTorch is not installed, or the op has no second derivative yet")
+    arrays, params, rng = draw_inputs(data, recipe)
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, ref = recipe.fn(*ours, **params), recipe.torch(*theirs, **params)
+    weights = rng.standard_normal(out.shape)
+    first = mg.grad((out * mg.tensor(weights)).sum(), ours, create_graph=True, allow_unused=True)
+    first_ref = torch.autograd.grad((ref * torch.tensor(weights)).sum(), theirs, create_graph=True, allow_unused=True)
+    pairs = [(a, b) for a, b in zip(first, first_ref) if a is not None and b is not None and b.requires_grad]
+    directions = [rng.standard_normal(tuple(b.shape)) for _, b in pairs]
+    torch.autograd.backward([(b * torch.tensor(d)).sum() for (_, b), d in zip(pairs, directions)])
+    # where minigrad's first derivative has no graph (it does not depend on the inputs: abs,
+    # relu, a linear op), PyTorch's second derivative must be zero too
+    with_graph = [((a * mg.tensor(d)).sum()) for (a, _), d in zip(pairs, directions) if a.requires_grad]
+    if with_graph:
+        mg.autograd.backward(with_graph)
+    for mine, reference in zip(ours, theirs):
+        if reference.grad is not None:
+            assert_close(mine.grad.numpy() if mine.grad is not None else np.zeros(mine.shape),
+                         reference.grad.numpy(force=True), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_recurrent_cells_have_second_derivatives(cell):
+    rng = np.random.default_rng(0)
+    mg.manual_seed(0)
+    module = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[cell](3, 4).double()
+    x, h = mg.tensor(rng.standard_normal((2, 3)), requires_grad=True), mg.tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    weights = [module.weight_ih, module.weight_hh, module.bias_ih, module.bias_hh]
+    if cell == "lstm":
+        c = mg.tensor(rng.standard_normal((2, 4)), requires_grad=True)
+        assert mg.gradgradcheck(lambda x, h, c, *p: mg.ops.lstm_cell(x, h, c, *p), x, h, c, *weights)
+    else:
+        step = mg.ops.rnn_cell if cell == "rnn" else mg.ops.gru_cell
+        assert mg.gradgradcheck(lambda x, h, *p: step(x, h, *p), x, h, *weights)
+
+
+def test_the_fast_kernels_refuse_a_graph_and_name_the_switch():
+    with mg.use_kernels("fast"):
+        x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 8, 8)), requires_grad=True)
+        w = mg.tensor(np.random.default_rng(1).standard_normal((4, 3, 3, 3)))
+        y = mg.conv2d(x, w).sum()
+        if type(y._ctx.parents[0]).__module__.startswith("minigrad.fast"):
+            with pytest.raises(RuntimeError, match=r"fast kernel.*use_kernels\('reference'\)"):
+                mg.grad(y, [x], create_graph=True)
+        else:
+            pytest.skip("Numba is not installed: the fast mode runs the reference code")
+
+
+def test_backward_with_create_graph_gives_gradients_with_a_graph():
+    x = mg.tensor([1.5, -0.5], requires_grad=True)
+    y = (x ** 3).sum()
+    y.backward(create_graph=True)  # x.grad = 3x², with a graph
+    assert x.grad.requires_grad and x.grad.grad_fn is not None
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.numpy() ** 2)
+    first = x.grad
+    x.grad = None
+    first.sum().backward()  # d/dx Σ 3x² = 6x
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+    g, = mg.grad((x ** 4).sum(), [x], create_graph=True)  # third order: d³/dx³ x⁴ = 24x
+    g2, = mg.grad(g.sum(), [x], create_graph=True)
+    g3, = mg.grad(g2.sum(), [x])
+    np.testing.assert_allclose(g3.numpy(), 24 * x.numpy())
