@@ -11,7 +11,7 @@ from layer_recipes import LAYER_RECIPES
 from op_recipes import RECIPES, torch
 from recipe_checks import assert_close, draw_inputs
 
-UNSUPPORTED = {"prod"}  # ops without a backward_graph yet: they must refuse, naming themselves
+UNSUPPORTED = set()  # ops without a backward_graph: they must refuse, naming themselves (none now)
 ALL = RECIPES + [r for r in LAYER_RECIPES if r.name != "conv2d_direct"]  # (the direct path is a fast-kernel path)
 recipes = pytest.mark.parametrize("recipe", ALL, ids=[r.name for r in ALL])
 
@@ -87,6 +87,20 @@ def test_the_fast_kernels_refuse_a_graph_and_name_the_switch():
                 mg.grad(y, [x], create_graph=True)
         else:
             pytest.skip("Numba is not installed: the fast mode runs the reference code")
+
+
+def test_an_op_without_backward_graph_refuses_naming_itself():
+    class Cube(mg.Function):
+        def forward(self, x):
+            self.x = x
+            return x ** 3
+
+        def backward(self, g):
+            return 3 * g * self.x ** 2
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="Cube cannot be differentiated twice"):
+        mg.grad(Cube.apply(x).sum(), [x], create_graph=True)
 
 
 def test_backward_with_create_graph_gives_gradients_with_a_graph():

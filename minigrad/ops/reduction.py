@@ -157,6 +157,22 @@ class Prod(Function):
         g = expand_reduced(g, (along,), self.keepdims)
         return g * left * right
 
+    def backward_graph(self, g):
+        """The same on tensors (create_graph=True). The products of the other elements are
+        themselves a Prod: of the matrix whose row k is x with x_k replaced by 1."""
+        from . import masked_fill
+
+        xp = get_array_module(self.x)
+        x = self.input_tensor(0, self.x.reshape(self.shape) if self.axis is None else self.x)
+        x = x.reshape(-1) if self.axis is None else x.transpose(self.along, -1)   # the reduced axis last
+        n = x.shape[-1]
+        rows = masked_fill(x.unsqueeze(-2).expand(*x.shape[:-1], n, n), xp.eye(n, dtype=bool), 1.0)
+        others = Prod.apply(rows, axis=-1)                                        # Π_{j≠k} x_j
+        if self.axis is None:
+            return (g * others).reshape(self.shape)
+        kept = [1 if i == self.along else m for i, m in enumerate(self.shape)]
+        return g.reshape(kept) * others.transpose(self.along, -1)
+
 
 def _tensor_expand(g, axes, keepdims, shape):
     """expand_reduced then broadcast, with minigrad's ops: g back over the reduced axes."""
