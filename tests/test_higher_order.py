@@ -77,6 +77,34 @@ def test_the_recurrent_cells_have_second_derivatives(cell):
         assert mg.gradgradcheck(lambda x, h, *p: step(x, h, *p), x, h, *weights)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_recurrent_cells_double_backward_matches_pytorch(cell):
+    if torch is None:
+        pytest.skip("PyTorch is not installed")
+    rng = np.random.default_rng(1)
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    arrays = [rng.standard_normal(s) for s in [(2, 3), (2, 4), (2, 4), (gates * 4, 3), (gates * 4, 4), (gates * 4,),
+                                               (gates * 4,)]]
+    if cell != "lstm":
+        del arrays[2]  # no cell state
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    if cell == "lstm":
+        out = mg.cat(mg.ops.lstm_cell(*ours), 1)
+        ref = torch.cat(torch.lstm_cell(theirs[0], (theirs[1], theirs[2]), *theirs[3:]), 1)
+    else:
+        out = (mg.ops.rnn_cell if cell == "rnn" else mg.ops.gru_cell)(*ours)
+        ref = (torch.rnn_tanh_cell if cell == "rnn" else torch.gru_cell)(*theirs)
+    weights = rng.standard_normal(out.shape)
+    first = mg.grad((out * mg.tensor(weights)).sum(), ours, create_graph=True)
+    first_ref = torch.autograd.grad((ref * torch.tensor(weights)).sum(), theirs, create_graph=True)
+    directions = [rng.standard_normal(a.shape) for a in arrays]
+    mg.autograd.backward([(a * mg.tensor(d)).sum() for a, d in zip(first, directions) if a.requires_grad])
+    torch.autograd.backward([(b * torch.tensor(d)).sum() for b, d in zip(first_ref, directions) if b.requires_grad])
+    for mine, reference in zip(ours, theirs):
+        assert_close(mine.grad.numpy(), reference.grad.numpy(force=True), rtol=1e-8, atol=1e-10)
+
+
 def test_the_fast_kernels_refuse_a_graph_and_name_the_switch():
     with mg.use_kernels("fast"):
         x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 8, 8)), requires_grad=True)

@@ -320,3 +320,6 @@ class ToDevice(Function):
         from ..backend import to_device
 
         return to_device(g, self.source)
+
+    def backward_graph(self, g):  # the same on tensors (create_graph=True)
+        return g.to(self.source)
