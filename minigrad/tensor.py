@@ -113,14 +113,15 @@ class Function:
         # default), an op that has a fast twin in minigrad/fast/ runs as that twin, a
         # subclass with the same inputs and outputs; otherwise the code of cls itself.
         fn = fast.twin(cls, tensors[0].data if tensors else None)()
-        needs = tuple(t.requires_grad for t in tensors) if _grad_enabled else ()
-        requires_grad = any(needs)
+        needs = tuple([t.requires_grad for t in tensors]) if _grad_enabled else ()
+        requires_grad = True in needs
         if requires_grad:
-            _check_same_float_dtype(cls.__name__, tensors)
+            if len(tensors) > 1:
+                _check_same_float_dtype(cls.__name__, tensors)
             fn.needs_input_grad = needs
         else:
             fn.needs_input_grad = (False,) * len(tensors)
-        out = Tensor(fn.forward(*(t.data for t in tensors), **params))
+        out = Tensor(fn.forward(*[t.data for t in tensors], **params))
         if requires_grad:
             out.requires_grad = True
             out._ctx = fn
@@ -145,6 +146,11 @@ def _node_of(t):
 
 
 def _as_tensors(inputs):
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
+        return inputs  # (the common case: every input is a tensor already)
     like = next((x for x in inputs if isinstance(x, Tensor)), None)
     if like is None:
         return tuple(Tensor(x) for x in inputs)
