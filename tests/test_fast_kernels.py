@@ -201,3 +201,23 @@ def test_a_cifar_training_step_gives_the_same_bits_with_1_2_and_3_workers(kept_c
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inference_paths_agree_with_the_reference(dtype):
+    """Without gradients, batch norm in eval mode folds its statistics into a scale and a
+    shift, and ReLU keeps no mask: the same outputs as the reference."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3, 5, 5)).astype(dtype)
+    x[0, 0, 0, :2] = np.nan, -0.0
+    gamma, beta = rng.uniform(0.5, 1.5, 3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    mean, var = rng.standard_normal(3).astype(dtype), rng.uniform(0.5, 2, 3).astype(dtype)
+    outputs = {}
+    for mode in ("reference", "fast"):
+        with mg.use_kernels(mode), mg.no_grad():
+            y = mg.batch_norm(mg.tensor(x), mean.copy(), var.copy(), mg.tensor(gamma), mg.tensor(beta), training=False)
+            outputs[mode] = (y.numpy(), mg.relu(y).numpy(), mg.relu(mg.tensor(x)).numpy())
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(outputs["fast"][0], outputs["reference"][0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(outputs["fast"][1], outputs["reference"][1], rtol=tol, atol=tol)
+    np.testing.assert_array_equal(outputs["fast"][2], outputs["reference"][2])  # NaN stays NaN

@@ -96,11 +96,20 @@ def backward(dy, x, mean, gamma, inv_std):
 
 
 class BatchNorm(reference.BatchNorm):
-    """Training mode on floating-point arrays runs the loops above; eval mode (one product
-    per element, which NumPy does in one pass anyway) runs the reference."""
+    """Training mode on floating-point arrays runs the loops above. Inference (eval mode,
+    no gradient wanted) folds the running statistics into one scale and shift per channel,
+    y = x·(γ/σ) + (β - μγ/σ): two passes instead of the reference's four. Eval mode with
+    gradients runs the reference."""
 
     def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5):
         self.fused = training and x.dtype.kind == "f"
+        if not training and not any(self.needs_input_grad) and x.dtype.kind == "f":
+            _, shape = reference.check_batch_norm_inputs(x, gamma, beta, training)
+            scale = (gamma / np.sqrt(running_var + eps)).astype(x.dtype)
+            shift = (beta - running_mean * scale).astype(x.dtype)
+            y = np.multiply(x, scale.reshape(shape))
+            y += shift.reshape(shape)
+            return y
         if not self.fused:
             return super().forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
         _, shape = reference.check_batch_norm_inputs(x, gamma, beta, training)
