@@ -328,14 +328,9 @@ def prod_case(draw):
     return [shape], {"dim": axis, "keepdim": draw(st.booleans()) if axis is not None else False}
 
 
-@st.composite
-def scatter_add_case(draw):
-    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=SIDE))
-    dim = draw(st.integers(0, len(shape) - 1))
-    index_shape = tuple(draw(st.integers(1, n)) if i != dim else draw(st.integers(1, SIDE)) for i, n in enumerate(shape))
-    size = int(np.prod(index_shape))
-    index = np.array(draw(st.lists(st.integers(0, shape[dim] - 1), min_size=size, max_size=size))).reshape(index_shape)
-    return [shape, index_shape], {"dim": dim, "index": index}  # repeated indices must add up
+def scatter_add_case():
+    """gather's cases, with a src shaped like the index (repeated indices must add up)."""
+    return gather_case().map(lambda case: (case[0] + [case[1]["index"].shape], case[1]))
 
 
 EINSUM_EQUATIONS = ["ij,jk->ik", "bij,bjk->bik", "ij->", "ij->ji", "i,j->ij", "ij,k->ik", "i,i->", "bhqd,bhkd->bhqk",

@@ -36,8 +36,7 @@ class Add(Function):
     def backward(self, g):
         return g, g
 
-    def backward_graph(self, g):  # the same, on tensors (create_graph=True)
-        return g, g
+    backward_graph = backward  # the same code serves tensors (create_graph=True)
 
 
 class Sub(Function):
@@ -52,8 +51,7 @@ class Sub(Function):
     def backward(self, g):
         return g, -g
 
-    def backward_graph(self, g):
-        return g, -g
+    backward_graph = backward
 
 
 class Mul(Function):
@@ -105,8 +103,7 @@ class Neg(Function):
     def backward(self, g):
         return -g
 
-    def backward_graph(self, g):
-        return -g
+    backward_graph = backward
 
 
 class Pow(Function):
