@@ -393,6 +393,13 @@ def _backpropagate_with_graph(roots, root_grads, capture=None):
                     captured[id(node)] = g
                 continue
             fn = node
+            output = fn.__dict__.get("output")  # kept only for hooks and retain_grad
+            if output is not None:
+                for hook in list((output._hooks or {}).values()):
+                    replaced = hook(g)
+                    g = g if replaced is None else replaced
+                if output._retains_grad and wanted is None:
+                    output.grad = g if output.grad is None else output.grad + g
             if wanted is not None and id(fn) in wanted:
                 captured[id(fn)] = g
             _refuse_fast_twin(fn)

@@ -145,3 +145,15 @@ def test_backward_with_create_graph_gives_gradients_with_a_graph():
     g2, = mg.grad(g.sum(), [x], create_graph=True)
     g3, = mg.grad(g2.sum(), [x])
     np.testing.assert_allclose(g3.numpy(), 24 * x.numpy())
+
+
+def test_hooks_and_retain_grad_see_the_gradients_with_a_graph():
+    x = mg.tensor([0.5, -1.0], requires_grad=True)
+    hidden = x * x
+    hidden.retain_grad()
+    seen = []
+    hidden.register_hook(lambda g: seen.append(g.requires_grad))
+    (hidden.sin()).sum().backward(create_graph=True)
+    assert seen == [True] and hidden.grad.requires_grad
+    np.testing.assert_allclose(hidden.grad.numpy(), np.cos(x.numpy() ** 2))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * np.cos(x.numpy() ** 2))
