@@ -193,7 +193,7 @@ def unbroadcast(grad, shape):
 def _checked_gradient(fn, index, parent, grad):
     shape, dtype = parent.output_meta if isinstance(parent, Function) else (parent.shape, parent.dtype)
     if fn.broadcasts:
-        grad = unbroadcast(grad, shape)
+        grad = _sum_to_shape(grad, shape) if isinstance(grad, Tensor) else unbroadcast(grad, shape)
     if grad.shape != shape:
         raise GradientError(
             f"{fn.name}.backward has a bug: gradient for input {index} has shape "
@@ -240,10 +240,7 @@ def _topological_order(roots):
 
 def run_backward(root, grad=None, retain_graph=False, create_graph=False):
     """Reverse-mode autodiff from ``root``; gradients accumulate into leaves' ``.grad``."""
-    if create_graph:
-        _backpropagate_with_graph([root], [grad])
-    else:
-        _backpropagate([root], [grad], retain_graph)
+    _backpropagate([root], [grad], retain_graph, create_graph=create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=False, allow_unused=False):
@@ -264,10 +261,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
             raise RuntimeError(f"grad(): input {i} does not require grad, so it has no gradient")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    if create_graph:
-        captured = _backpropagate_with_graph(outputs, list(grad_outputs), capture=inputs)
-    else:
-        captured = _backpropagate(outputs, list(grad_outputs), retain_graph, capture=inputs)
+    captured = _backpropagate(outputs, list(grad_outputs), retain_graph, capture=inputs, create_graph=create_graph)
     result = []
     for i, x in enumerate(inputs):
         g = captured.get(id(_node_of(x)))
@@ -304,120 +298,54 @@ def queue_callback(fn):
     _end_of_backward.append(fn)
 
 
-def _backpropagate(roots, root_grads, retain_graph, capture=None):
+def _backpropagate(roots, root_grads, retain_graph, capture=None, create_graph=False):
     """The chain rule, op by op from the roots back. Each node's gradient is complete when
     its turn comes (every op that used its output comes later in the graph, so earlier in
     this walk). Without ``capture``, leaves add their gradient into ``.grad``; with it, the
-    gradients of the ``capture`` tensors are returned (by node id) and no ``.grad`` is changed."""
-    grads, nodes = {}, []
-    for root, g in zip(roots, root_grads):
-        g = _initial_gradient(root, g)
-        node = _node_of(root)
-        nodes.append(node)
-        grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
+    gradients of the ``capture`` tensors are returned (by node id) and no ``.grad`` is changed.
+
+    With ``create_graph`` each op's gradient comes from its backward_graph instead: minigrad
+    ops on tensors, recorded like any forward pass, so the gradients have a graph and can be
+    differentiated again. The graph is then kept (a second backward will walk it), and the
+    fast kernels' array code cannot take part: an op that ran as a twin with its own forward
+    refuses, naming the switch to the reference kernels."""
+    grads, nodes = _root_gradients(roots, root_grads, as_tensors=create_graph)
     wanted = None if capture is None else {id(_node_of(t)) for t in capture}
     captured = {}
     try:
-        for node in reversed(_topological_order(nodes)):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            if not isinstance(node, Function):  # a leaf
-                if node._hooks:
-                    g = node._run_hooks(g)
-                if wanted is None:
-                    node._accumulate_grad(g)
-                elif id(node) in wanted:
-                    captured[id(node)] = g
-                continue
-            fn = node
-            output = fn.__dict__.get("output")  # kept only for hooks and retain_grad
-            if output is not None:
-                if output._hooks:
-                    g = output._run_hooks(g)
-                if output._retains_grad and wanted is None:
-                    output._accumulate_grad(g)
-            if wanted is not None and id(fn) in wanted:
-                captured[id(fn)] = g
-            _check_versions(fn)
-            input_grads = fn.backward(g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(fn.parents):
-                raise GradientError(
-                    f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
-                    f"for {len(fn.parents)} inputs"
-                )
-            for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads)):
-                if not needed or pg is None or parent is None:
+        with set_grad_enabled(True) if create_graph else contextlib.nullcontext():
+            for node in reversed(_topological_order(nodes)):
+                g = grads.pop(id(node), None)
+                if g is None:
                     continue
-                pg = _checked_gradient(fn, i, parent, pg)
-                key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
-            if not retain_graph:
-                fn.release()
+                g = _arrive(node, g, wanted, captured)
+                if not isinstance(node, Function):
+                    continue  # a leaf: nothing further back
+                fn = node
+                if create_graph:
+                    _refuse_fast_twin(fn)
+                _check_versions(fn)
+                input_grads = fn.backward_graph(g) if create_graph else fn.backward(g)
+                if not isinstance(input_grads, tuple):
+                    input_grads = (input_grads,)
+                if len(input_grads) != len(fn.parents):
+                    raise GradientError(
+                        f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
+                        f"for {len(fn.parents)} inputs"
+                    )
+                for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads)):
+                    if not needed or pg is None or parent is None:
+                        continue
+                    pg = _checked_gradient(fn, i, parent, pg)
+                    key = id(parent)
+                    grads[key] = pg if key not in grads else grads[key] + pg
+                if not retain_graph and not create_graph:
+                    fn.release()
     except BaseException:
         _end_of_backward.clear()  # a failed backward's callbacks must not run after the next one
         raise
     while _end_of_backward:
         _end_of_backward.pop(0)()
-    return captured
-
-
-def _backpropagate_with_graph(roots, root_grads, capture=None):
-    """The same walk as _backpropagate, but each op's gradient comes from its backward_graph:
-    minigrad ops on tensors, recorded like any forward pass, so the gradients have a graph
-    and can be differentiated again (create_graph=True). The graph is kept: a second
-    backward will walk it. The fast kernels' array code cannot take part: an op that ran as
-    a twin with its own forward refuses, naming the switch to the reference kernels."""
-    with set_grad_enabled(True):
-        grads, nodes = {}, []
-        for root, g in zip(roots, root_grads):
-            g = g if isinstance(g, Tensor) else Tensor(_initial_gradient(root, g))
-            node = _node_of(root)
-            nodes.append(node)
-            grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
-        wanted = None if capture is None else {id(_node_of(t)) for t in capture}
-        captured = {}
-        for node in reversed(_topological_order(nodes)):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            if not isinstance(node, Function):  # a leaf
-                for hook in list((node._hooks or {}).values()):
-                    replaced = hook(g)
-                    g = g if replaced is None else replaced
-                if wanted is None:
-                    node.grad = g if node.grad is None else node.grad + g
-                elif id(node) in wanted:
-                    captured[id(node)] = g
-                continue
-            fn = node
-            output = fn.__dict__.get("output")  # kept only for hooks and retain_grad
-            if output is not None:
-                for hook in list((output._hooks or {}).values()):
-                    replaced = hook(g)
-                    g = g if replaced is None else replaced
-                if output._retains_grad and wanted is None:
-                    output.grad = g if output.grad is None else output.grad + g
-            if wanted is not None and id(fn) in wanted:
-                captured[id(fn)] = g
-            _refuse_fast_twin(fn)
-            _check_versions(fn)
-            input_grads = fn.backward_graph(g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads)):
-                if not needed or pg is None or parent is None:
-                    continue
-                shape = parent.output_meta[0] if isinstance(parent, Function) else parent.shape
-                if fn.broadcasts and pg.shape != shape:
-                    pg = _sum_to_shape(pg, shape)
-                if pg.shape != shape:
-                    raise GradientError(f"{fn.name}.backward_graph has a bug: gradient for input {i} has shape "
-                                        f"{pg.shape}, but the input has shape {shape}")
-                key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
     return captured
 
 
@@ -431,9 +359,39 @@ def _refuse_fast_twin(fn):
 
 def _sum_to_shape(g, shape):
     """The tensor version of unbroadcast: sum g over the axes broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
     extra = g.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
     return ops.reshape(ops.sum(g, axes, keepdim=True), shape) if axes else g
+
+
+def _root_gradients(roots, root_grads, as_tensors=False):
+    """Each root's starting gradient (1 for a one-element root), keyed by its node, and the nodes."""
+    grads, nodes = {}, []
+    for root, g in zip(roots, root_grads):
+        if not isinstance(g, Tensor) or not as_tensors:
+            g = _initial_gradient(root, g)
+            g = Tensor(g) if as_tensors else g
+        node = _node_of(root)
+        nodes.append(node)
+        grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
+    return grads, nodes
+
+
+def _arrive(node, g, wanted, captured):
+    """Node's gradient ``g`` is complete (an array, or a tensor under create_graph): run its
+    tensor's hooks, add it into ``.grad`` (a leaf, or a tensor that retains its gradient), or
+    keep it for grad(). Returns the gradient, as the hooks left it."""
+    tensor = node.__dict__.get("output") if isinstance(node, Function) else node  # ops keep theirs only for hooks
+    if tensor is not None:
+        if tensor._hooks:
+            g = tensor._run_hooks(g)
+        if wanted is None and (tensor is node or tensor._retains_grad):
+            tensor._accumulate_grad(g)
+    if wanted is not None and id(node) in wanted:
+        captured[id(node)] = g
+    return g
 
 
 _version_of = operator.attrgetter("_version")
@@ -502,6 +460,9 @@ class Tensor:
         run_backward(self, gradient, retain_graph, create_graph)
 
     def _accumulate_grad(self, g):
+        if isinstance(g, Tensor):  # create_graph: .grad keeps the gradient's graph
+            self.grad = g if self.grad is None else self.grad + g
+            return
         if self.grad is None:
             self.grad = Tensor(g.copy())  # a copy: ``g`` may be shared with another input
         else:
@@ -527,6 +488,11 @@ class Tensor:
         return handle
 
     def _run_hooks(self, g):
+        if isinstance(g, Tensor):  # create_graph: the hooks see, and may replace, a tensor with a graph
+            for hook in list(self._hooks.values()):
+                replaced = hook(g)
+                g = g if replaced is None else replaced
+            return g
         for hook in list(self._hooks.values()):
             new = hook(Tensor(g))
             if new is not None:
