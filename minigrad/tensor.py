@@ -178,6 +178,7 @@ def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``.
 
     Broadcasting copies an input along an axis; the chain rule adds the copies' gradients.
+    (The same lines serve an array and, under create_graph, a tensor.)
     """
     if grad.shape == shape:
         return grad
@@ -193,7 +194,7 @@ def unbroadcast(grad, shape):
 def _checked_gradient(fn, index, parent, grad):
     shape, dtype = parent.output_meta if isinstance(parent, Function) else (parent.shape, parent.dtype)
     if fn.broadcasts:
-        grad = _sum_to_shape(grad, shape) if isinstance(grad, Tensor) else unbroadcast(grad, shape)
+        grad = unbroadcast(grad, shape)
     if grad.shape != shape:
         raise GradientError(
             f"{fn.name}.backward has a bug: gradient for input {index} has shape "
@@ -355,15 +356,6 @@ def _refuse_fast_twin(fn):
         raise RuntimeError(f"{fn.name} ran its fast kernel, whose backward works on arrays only, so its gradient "
                            f"cannot be differentiated again; run the model under minigrad.use_kernels('reference') "
                            f"(or MINIGRAD_KERNELS=reference) to use create_graph=True")
-
-
-def _sum_to_shape(g, shape):
-    """The tensor version of unbroadcast: sum g over the axes broadcasting added or stretched."""
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
-    return ops.reshape(ops.sum(g, axes, keepdim=True), shape) if axes else g
 
 
 def _root_gradients(roots, root_grads, as_tensors=False):

@@ -79,20 +79,23 @@ def _table_for(kind):
     """{reference class: twin class} for arrays of type ``kind`` in the selected mode."""
     fast = get_kernels() == "fast"  # (the reference mode must not even try to import Numba)
     on_gpu = fast and kind.__module__.startswith("cupy")
-    on_cpu = fast and kind.__module__ == "numpy" and numba_available()  # the CPU twins are Numba loops
+    numpy_array = fast and kind.__module__ == "numpy"
+    on_cpu = numpy_array and numba_available()  # the CPU twins are Numba loops...
     table = {}
+    if numpy_array:  # ...but Linear's, plain NumPy, runs wherever NumPy does
+        from ..ops.linear import Linear
+        from . import linear as fast_linear
+
+        table[Linear] = fast_linear.Linear
     if on_gpu or on_cpu:
         from ..ops import activation, batchnorm, conv, pooling
         from . import conv as fast_conv  # its CuPy or Numba kernels load when an array of theirs arrives
 
         table[conv.Conv2d] = fast_conv.Conv2d
         if on_cpu:
-            from ..ops.linear import Linear
             from . import activation as fast_activation, batchnorm as fast_batchnorm, pooling as fast_pooling
-            from . import linear as fast_linear
 
             table.update({
-                Linear: fast_linear.Linear,
                 pooling.MaxPool2d: fast_pooling.MaxPool2d,
                 pooling.AvgPool2d: fast_pooling.AvgPool2d,
                 batchnorm.BatchNorm: fast_batchnorm.BatchNorm,

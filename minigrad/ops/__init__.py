@@ -269,8 +269,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     SoftCrossEntropy against the target distribution."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
-    soft = isinstance(target, Tensor) and target.dtype.kind == "f" or getattr(target, "dtype", np.int64).kind == "f"
-    if soft:
+    if _is_float(target):  # class probabilities
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
     logits, target, restore = _classes_last(input, _array(target), "cross_entropy")
     weight = _class_weight(weight, input)

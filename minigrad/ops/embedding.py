@@ -1,6 +1,7 @@
 """Embedding lookup: row ``indices[...]`` of a weight table."""
-from ..backend import get_array_module, scatter_add
+from ..backend import get_array_module
 from ..tensor import Function
+from .shape import ScatterIndex, scattered
 
 
 class Embedding(Function):
@@ -26,15 +27,12 @@ class Embedding(Function):
         return weight[indices]
 
     def backward(self, g):
-        dweight = get_array_module(g).zeros(self.table_shape, dtype=g.dtype)
-        scatter_add(dweight, self.indices.reshape(-1), g.reshape(-1, self.table_shape[1]))
+        dweight = scattered(g.reshape(-1, self.table_shape[1]), self.table_shape, self.indices.reshape(-1))
         if self.padding_idx is not None:
             dweight[self.padding_idx] = 0
         return dweight
 
     def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        from .shape import ScatterIndex
-
         rows = g.reshape(-1, self.table_shape[1])
         if self.padding_idx is not None:
             rows = rows * (self.indices.reshape(-1, 1) != self.padding_idx)

@@ -79,38 +79,40 @@ class Einsum(Function):
 
     def forward(self, *operands, equation=None):
         self.inputs_letters, self.output_letters = _parse_einsum(equation, operands)
-        self.operands = operands
+        self.operands, self.operands_shapes = operands, [x.shape for x in operands]
         return get_array_module(operands[0]).einsum(equation, *operands)
 
     def backward(self, g):
         xp = get_array_module(g)
         grads = []
-        for k, letters in enumerate(self.inputs_letters):
+        for k, shape in enumerate(self.operands_shapes):
             if not self.needs_input_grad[k]:
                 grads.append(None)
                 continue
-            others = [(l, x) for i, (l, x) in enumerate(zip(self.inputs_letters, self.operands)) if i != k]
-            known = set(self.output_letters).union(*(l for l, _ in others))
-            kept = "".join(c for c in letters if c in known)
-            equation = ",".join([self.output_letters] + [l for l, _ in others]) + "->" + kept
-            grad = xp.einsum(equation, g, *(x for _, x in others))
-            missing = [i for i, c in enumerate(letters) if c not in known]
-            grad = xp.expand_dims(grad, missing) if missing else grad
-            grads.append(xp.broadcast_to(grad, self.operands[k].shape).astype(g.dtype))
+            equation, kept_shape = self.gradient_equation(k)
+            others = [x for i, x in enumerate(self.operands) if i != k]
+            grad = xp.einsum(equation, g, *others).reshape(kept_shape)
+            grads.append(xp.broadcast_to(grad, shape).astype(g.dtype))
         return tuple(grads)
 
     def backward_graph(self, g):  # the same einsums on tensors (create_graph=True)
         tensors = [self.input_tensor(i, x) for i, x in enumerate(self.operands)]
         grads = []
-        for k, letters in enumerate(self.inputs_letters):
-            others = [(l, t) for i, (l, t) in enumerate(zip(self.inputs_letters, tensors)) if i != k]
-            known = set(self.output_letters).union(*(l for l, _ in others))
-            kept = "".join(c for c in letters if c in known)
-            equation = ",".join([self.output_letters] + [l for l, _ in others]) + "->" + kept
-            grad = Einsum.apply(g, *(t for _, t in others), equation=equation)
-            shape = [n if c in known else 1 for c, n in zip(letters, self.operands[k].shape)]
-            grads.append(grad.reshape(shape).expand(*self.operands[k].shape))
+        for k, shape in enumerate(self.operands_shapes):
+            equation, kept_shape = self.gradient_equation(k)
+            others = [t for i, t in enumerate(tensors) if i != k]
+            grads.append(Einsum.apply(g, *others, equation=equation).reshape(kept_shape).expand(*shape))
         return tuple(grads)
+
+    def gradient_equation(self, k):
+        """The einsum that gives operand k's gradient, "out,others->kept", and the shape that
+        puts back, as size 1, the letters only operand k has (its gradient is broadcast there)."""
+        letters = self.inputs_letters[k]
+        others = [l for i, l in enumerate(self.inputs_letters) if i != k]
+        known = set(self.output_letters).union(*others)
+        kept = "".join(c for c in letters if c in known)
+        shape = [n if c in known else 1 for c, n in zip(letters, self.operands_shapes[k])]
+        return ",".join([self.output_letters] + others) + "->" + kept, shape
 
 
 def _parse_einsum(equation, operands):

@@ -56,13 +56,7 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, g):
-        xp = get_array_module(g)
-        dx = xp.zeros(self.shape, dtype=self.dtype)
-        if _never_repeats(self.index):
-            dx[self.index] = g  # slices, integers and masks pick each element once
-        else:
-            scatter_add(dx, self.index, g)
-        return dx
+        return scattered(g, self.shape, self.index)
 
     def backward_graph(self, g):
         return ScatterIndex.apply(g, shape=self.shape, index=self.index)
@@ -75,15 +69,23 @@ class ScatterIndex(Function):
 
     def forward(self, g, shape=None, index=None):
         self.index = index
-        dx = get_array_module(g).zeros(shape, dtype=g.dtype)
-        scatter_add(dx, index, g)
-        return dx
+        return scattered(g, shape, index)
 
     def backward(self, dy):
         return dy[self.index]
 
     def backward_graph(self, dy):
         return dy[self.index]
+
+
+def scattered(g, shape, index):
+    """zeros of ``shape`` with g added at ``index``: dx = 0; dx[index] += g, repeats adding up."""
+    dx = get_array_module(g).zeros(shape, dtype=g.dtype)
+    if _never_repeats(index):
+        dx[index] = g  # slices, integers and masks pick each element once
+    else:
+        scatter_add(dx, index, g)
+    return dx
 
 
 def _never_repeats(index):
@@ -148,25 +150,14 @@ class Gather(Function):
 
     def forward(self, x, dim=0, index=None):
         xp = get_array_module(x)
-        if index.ndim != x.ndim:
-            raise ValueError(f"gather: index has {index.ndim} dimensions, the input {x.ndim} (shape {x.shape})")
-        if index.size and (int(index.min()) < 0 or int(index.max()) >= x.shape[dim]):
-            raise ValueError(f"gather: index values must lie in 0..{x.shape[dim] - 1} along dim {dim}")
-        if any(m > n for i, (m, n) in enumerate(zip(index.shape, x.shape)) if i != dim):
-            raise ValueError(f"gather: index shape {index.shape} is larger than input shape {x.shape} outside dim {dim}")
+        _check_index("gather", x, dim, index)
         self.shape, self.dim, self.index = x.shape, dim, index
         # PyTorch lets the index be shorter than x in the other dims: only that corner is read
         corner = tuple(slice(None) if i == dim else slice(0, m) for i, m in enumerate(index.shape))
         return xp.take_along_axis(x[corner], index, axis=dim)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        dx = xp.zeros(self.shape, dtype=g.dtype)
-        # every output position's coordinates, with the gathered dim replaced by the index
-        where = list(xp.indices(self.index.shape, sparse=True))
-        where[self.dim] = self.index
-        scatter_add(dx, tuple(where), g)
-        return dx
+        return scattered(g, self.shape, positions_along(self.index, self.dim))
 
     def backward_graph(self, g):
         from ..tensor import Tensor
@@ -187,21 +178,13 @@ class ScatterAdd(Function):
     """
 
     def forward(self, x, src, dim=0, index=None):
-        xp = get_array_module(x)
-        if index.ndim != x.ndim or src.ndim != x.ndim:
-            raise ValueError(f"scatter_add: input {x.shape}, index {index.shape} and src {src.shape} "
-                             "must have the same number of dimensions")
-        if any(m > n for m, n in zip(index.shape, src.shape)) or \
-                any(m > n for i, (m, n) in enumerate(zip(index.shape, x.shape)) if i != dim):
-            raise ValueError(f"scatter_add: index shape {index.shape} is larger than src {src.shape} "
-                             f"or than the input {x.shape} outside dim {dim}")
-        if index.size and (int(index.min()) < 0 or int(index.max()) >= x.shape[dim]):
-            raise ValueError(f"scatter_add: index values must lie in 0..{x.shape[dim] - 1} along dim {dim}")
+        _check_index("scatter_add", x, dim, index)
+        if src.ndim != x.ndim or any(m > n for m, n in zip(index.shape, src.shape)):
+            raise ValueError(f"scatter_add: src {src.shape} must have the index's {index.ndim} dimensions, "
+                             f"each at least as long as the index's {index.shape}")
         self.src_shape, self.dim, self.index = src.shape, dim, index
         self.corner = tuple(slice(0, m) for m in index.shape)
-        self.where = list(xp.indices(index.shape, sparse=True))
-        self.where[dim] = index
-        self.where = tuple(self.where)
+        self.where = positions_along(index, dim)
         y = x.copy()
         scatter_add(y, self.where, src[self.corner])
         return y
@@ -221,3 +204,20 @@ class ScatterAdd(Function):
         if dsrc.shape != self.src_shape:  # src larger than index: its other elements got nothing
             dsrc = pad(dsrc, tuple((0, n - m) for m, n in zip(dsrc.shape, self.src_shape)))
         return g, dsrc
+
+
+def positions_along(index, dim):
+    """Every position of ``index``, with its ``dim``-th coordinate replaced by the index's
+    value there: where gather reads from, and where scatter_add writes to."""
+    where = list(get_array_module(index).indices(index.shape, sparse=True))
+    where[dim] = index
+    return tuple(where)
+
+
+def _check_index(op, x, dim, index):
+    if index.ndim != x.ndim:
+        raise ValueError(f"{op}: index has {index.ndim} dimensions, the input {x.ndim} (shape {x.shape})")
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= x.shape[dim]):
+        raise ValueError(f"{op}: index values must lie in 0..{x.shape[dim] - 1} along dim {dim}")
+    if any(m > n for i, (m, n) in enumerate(zip(index.shape, x.shape)) if i != dim):
+        raise ValueError(f"{op}: index shape {index.shape} is larger than input shape {x.shape} outside dim {dim}")
