@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
 import minigrad.distributed as dist
@@ -208,3 +209,32 @@ def test_ddp_sums_buckets_in_order_while_backward_still_runs(monkeypatch):
     ddp(x).sum().backward()  # the synced backward after it averages the accumulated gradients
     for p, e in zip(model.parameters(), expected):
         np.testing.assert_allclose(p.grad.numpy(), 2 * e, rtol=1e-6)
+
+
+class OneRank(TwinRanks):
+    """A stand-in group of one rank: a sum over the ranks leaves an array as it is."""
+    size = 1
+
+    def all_reduce(self, array, op="sum"):
+        pass
+
+
+@pytest.mark.parametrize("group", [OneRank, TwinRanks], ids=["one rank", "two identical ranks"])
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_sync_batchnorm_step_passes_gradcheck_and_equals_batch_norm(group, data):
+    """With one rank, or two holding the same batch, the statistics over all ranks are this
+    batch's: SyncBatchNormStep must then be batch norm, and its backward (with M and both
+    sums taken over the ranks) must match finite differences in float64."""
+    from minigrad.distributed.sync_batchnorm import SyncBatchNormStep
+
+    shape = data.draw(st.sampled_from([(3, 2), (2, 3, 2, 2), (4, 1, 3, 1)]), label="shape")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    x = mg.tensor(rng.standard_normal(shape), requires_grad=True)
+    gamma = mg.tensor(rng.uniform(0.5, 1.5, shape[1]), requires_grad=True)
+    beta = mg.tensor(rng.standard_normal(shape[1]), requires_grad=True)
+    stand_in = group()
+    step = lambda x, g, b: SyncBatchNormStep.apply(x, g, b, group=stand_in)  # noqa: E731
+    plain = mg.batch_norm(x, None, None, gamma, beta, training=True)
+    np.testing.assert_allclose(step(x, gamma, beta).numpy(), plain.numpy(), rtol=1e-12, atol=1e-12)
+    assert mg.gradcheck(step, x, gamma, beta)

@@ -157,3 +157,42 @@ def test_hooks_and_retain_grad_see_the_gradients_with_a_graph():
     assert seen == [True] and hidden.grad.requires_grad
     np.testing.assert_allclose(hidden.grad.numpy(), np.cos(x.numpy() ** 2))
     np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * np.cos(x.numpy() ** 2))
+
+
+# ----- the ops that exist for backward_graph: im2col, col2im and the scatter of getitem ------
+
+@st.composite
+def window_geometry(draw):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride, padding = (draw(st.integers(1, 2)), draw(st.integers(1, 2))), (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    h = max(1, dilation[0] * (kernel[0] - 1) + 1 - 2 * padding[0]) + draw(st.integers(0, 3))
+    w = max(1, dilation[1] * (kernel[1] - 1) + 1 - 2 * padding[1]) + draw(st.integers(0, 3))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 2)), h, w), (kernel, stride, padding, dilation)
+
+
+@settings(max_examples=15, deadline=None)
+@given(case=window_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_im2col_and_col2im_ops_pass_gradcheck_and_are_each_others_backward(case, seed):
+    from minigrad.ops.im2col import Col2im, Im2col
+
+    shape, geometry = case
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal(shape), requires_grad=True)
+    assert mg.gradcheck(lambda x: Im2col.apply(x, geometry=geometry) ** 2, x)
+    cols_shape = Im2col.apply(x, geometry=geometry).shape
+    cols = mg.tensor(rng.standard_normal(cols_shape), requires_grad=True)
+    assert mg.gradcheck(lambda c: Col2im.apply(c, shape=shape, geometry=geometry) ** 2, cols)
+    assert mg.gradgradcheck(lambda x: Im2col.apply(x, geometry=geometry) ** 3, x)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_the_scatter_behind_getitems_second_derivative_passes_gradcheck(data):
+    from minigrad.ops.shape import ScatterIndex
+
+    getitem = next(r for r in RECIPES if r.name == "getitem")
+    arrays, params, rng = draw_inputs(data, getitem)
+    taken = arrays[0][params["index"]]
+    g = mg.tensor(rng.standard_normal(taken.shape), requires_grad=True)
+    assert mg.gradcheck(lambda g: ScatterIndex.apply(g, shape=arrays[0].shape, index=params["index"]) ** 2, g)

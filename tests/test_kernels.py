@@ -55,6 +55,7 @@ def test_the_switch_selects_every_op_at_once():
         "conv": lambda: mg.conv2d(x, w), "max_pool": lambda: mg.max_pool2d(x, 2), "avg_pool": lambda: mg.avg_pool2d(x, 2),
         "batch_norm": lambda: mg.batch_norm(x, None, None, mg.ones(3, dtype=x.dtype), mg.zeros(3, dtype=x.dtype), training=True),
         "relu": lambda: x.relu(), "sigmoid": lambda: x.sigmoid(), "tanh": lambda: x.tanh(),
+        "linear": lambda: mg.linear(x.reshape(2, -1), mg.tensor(np.ones((5, 192)), requires_grad=True)),
     }
     with mg.use_kernels("reference"):
         assert mg.get_kernels() == "reference"
@@ -90,7 +91,8 @@ def test_the_reference_mode_never_imports_numba():
 
 
 def test_fast_mode_without_numba_runs_the_reference_ops():
-    # Numba made unimportable: the CPU twins are not registered, and every op runs its reference.
+    # Numba made unimportable: the Numba twins are not registered (their ops run the reference),
+    # and nothing loads Numba; Linear's NumPy twin still runs.
     result = python("import sys; sys.modules['numba'] = None\n" + TRAIN_STEP, MINIGRAD_KERNELS="fast")
     assert result.stdout.split() == ["fast", "False"], result.stderr
 
