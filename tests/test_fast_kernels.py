@@ -64,6 +64,25 @@ def test_conv2d_in_chunks_of_images_equals_the_whole_batch_at_once(batch, per_ch
                 np.testing.assert_allclose(result, reference, rtol=1e-12, atol=1e-12)
 
 
+def test_conv_chunks_are_sized_from_the_l2_cache_linux_reports(tmp_path):
+    # sysfs: one folder per cache, with its level and a size such as "512K" or "2M"
+    def cache(index, level, size):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "size").write_text(f"{size}\n")
+
+    assert fast_conv.l2_cache_bytes(tmp_path, default=123) == 123  # nothing reported
+    cache(0, 1, "32K")
+    cache(2, 3, "32768K")
+    assert fast_conv.l2_cache_bytes(tmp_path, default=123) == 123  # no level 2
+    cache(1, 2, "2M")
+    assert fast_conv.l2_cache_bytes(tmp_path) == 2 << 20
+    (tmp_path / "index1" / "size").write_text("512K\n")
+    assert fast_conv.l2_cache_bytes(tmp_path) == 512 << 10
+    assert fast_conv.Conv2d.chunk_bytes == 2 * fast_conv.l2_cache_bytes()
+
+
 def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_are_large(monkeypatch):
     # The column matrices are 25x the input here; above keep_bytes they are rebuilt in
     # backward, not saved; below it they are kept (and backward skips the rebuild).
