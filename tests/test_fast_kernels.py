@@ -2,6 +2,8 @@
 chunks, workers and kept columns, its direct loops, the Numba pooling, batch norm and
 activation loops. (The op and layer tables check every op in whichever mode the run
 selects; test_kernels.py checks that the two modes agree.)"""
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -193,6 +195,22 @@ def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(na
         x[1, 0] = 0  # (the NaN's gradient is 0: it was not > 0)
     np.testing.assert_allclose(xt.grad.numpy(), g * derivative(x, y.numpy()), rtol=tol, atol=tol)
     assert calls == (["_relu_forward", "_relu"] if name == "relu" else [f"_{name}"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_sigmoid_forward_agrees_with_the_reference_out_to_the_extremes(dtype):
+    # The twin computes 1 / (1 + exp(-x)); far below zero exp(-x) overflows to inf, which must
+    # give 0 quietly (no overflow warning), as the reference's tanh form does.
+    x = np.concatenate([np.random.default_rng(0).standard_normal(1000) * 8,
+                        [-1e4, -800.0, -100.0, -88.8, 0.0, 88.8, 100.0, 800.0, 1e4]]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = mg.sigmoid(mg.tensor(x)).numpy()
+        with mg.use_kernels("reference"):
+            reference = mg.sigmoid(mg.tensor(x)).numpy()
+    assert fast.dtype == reference.dtype == dtype
+    np.testing.assert_allclose(fast, reference, rtol=2e-7 if dtype == np.float32 else 1e-15, atol=1e-7 if dtype == np.float32 else 1e-16)
+    assert fast[-9] == 0 and fast[-1] == 1
 
 
 @pytest.mark.parametrize("kept_columns", [False, True])
