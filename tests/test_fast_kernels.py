@@ -241,12 +241,13 @@ def test_a_cifar_training_step_gives_the_same_bits_with_1_2_and_3_workers(kept_c
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_inference_paths_agree_with_the_reference(dtype):
+@pytest.mark.parametrize("shape", [(4, 3, 5, 5), (7, 3), (8, 3, 80, 80)])  # the last: ReLU's loop (LOOP_MIN_SIZE)
+def test_inference_paths_agree_with_the_reference(dtype, shape):
     """Without gradients, batch norm in eval mode folds its statistics into a scale and a
-    shift, and ReLU keeps no mask: the same outputs as the reference."""
+    shift (one parallel loop), and ReLU keeps no mask: the same outputs as the reference."""
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((4, 3, 5, 5)).astype(dtype)
-    x[0, 0, 0, :2] = np.nan, -0.0
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:2] = np.nan, -0.0
     gamma, beta = rng.uniform(0.5, 1.5, 3).astype(dtype), rng.standard_normal(3).astype(dtype)
     mean, var = rng.standard_normal(3).astype(dtype), rng.uniform(0.5, 2, 3).astype(dtype)
     outputs = {}

@@ -28,6 +28,12 @@ def _relu_forward(x, y, positive):
 
 
 @njit(parallel=True, cache=True)
+def _relu_inference(x, y):
+    for i in prange(x.size):
+        y[i] = 0 if x[i] <= 0 else x[i]
+
+
+@njit(parallel=True, cache=True)
 def _relu(g, positive, dx):
     for i in prange(g.size):
         dx[i] = g[i] if positive[i] else 0
@@ -57,11 +63,13 @@ def backward(kernel, g, y):
 
 class ReLU(reference.ReLU):
     def forward(self, x):
-        if not any(self.needs_input_grad):  # inference: no mask to keep
-            return np.maximum(x, 0)
         if x.size < LOOP_MIN_SIZE:
-            return super().forward(x)
+            return np.maximum(x, 0) if not any(self.needs_input_grad) else super().forward(x)
         x = np.ascontiguousarray(x)
+        if not any(self.needs_input_grad):  # inference: no mask to keep
+            y = np.empty_like(x)
+            _relu_inference(x.reshape(-1), y.reshape(-1))
+            return y
         y, self.positive = np.empty_like(x), np.empty(x.shape, dtype=bool)
         _relu_forward(x.reshape(-1), y.reshape(-1), self.positive.reshape(-1))  # y and the mask in one pass
         return y
