@@ -415,6 +415,8 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if isinstance(data, np.generic):  # a NumPy scalar (a full reduction's result): a 0-d array
+            data = np.asarray(data)
         if type(data) is np.ndarray and dtype is None and device is None:  # the hot path: op outputs
             self.data, self.grad, self._ctx, self._retains_grad, self.requires_grad = data, None, None, False, False
             self._version, self._hooks = 0, None

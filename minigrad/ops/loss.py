@@ -59,8 +59,8 @@ class _PickTarget:
         return (g * (self.valid / self.divisor).astype(self.dtype)).reshape(-1, 1)
 
     def upstream(self, g):
-        """g as a per-row column (N, 1), with ignored rows zeroed and the mean's 1/n applied."""
-        g = g if self.reduction == "none" else get_array_module(g).broadcast_to(g, self.valid.shape)
+        """g as a per-row column (N, 1), with ignored rows zeroed and the mean's 1/n applied
+        (g is one number for 'sum' and 'mean', which the product spreads over the rows)."""
         return (g * self.valid / self.divisor)[:, None].astype(g.dtype)
 
 
