@@ -9,7 +9,8 @@ Three things make it faster than the reference, each measured in benchmarks/READ
   chunks start to finish (parallel.py), in column buffers reused from step to step
   (workspace.py). Backward rebuilds each chunk's columns from x, one more im2col instead of
   keeping the whole batch's columns; a batch whose column matrix fits in ``keep_bytes``
-  keeps it instead and skips that im2col.
+  keeps it instead and skips that im2col (on the GPU; on the CPU a rebuilt chunk, fresh in
+  the core's cache, costs no more than reading a kept one back from memory).
 * Compiled im2col/col2im: Numba loops on the CPU (im2col_numba.py), CUDA kernels through
   CuPy on the GPU (im2col_cupy.py; the GPU takes the whole batch as one chunk).
 * Direct loops (conv_direct.py) for layers with few input channels (C·KH·KW <=
@@ -54,7 +55,10 @@ class Conv2d(reference.Conv2d):
     #: ran the CIFAR net's second conv layer 1.5x slower on a Zen 3 EPYC with 512 KB of L2 per core.
     chunk_bytes = 2 * l2_cache_bytes()
     #: Column matrices up to this size are kept from forward to backward instead of rebuilt.
-    keep_bytes = 16 << 20
+    #: None on the CPU: keeping up to 16 MB (the CIFAR net's third layer, at batch 32 its
+    #: second too) ran no faster and raised the step's peak memory by 12 MB at batch 128 and
+    #: 11 MB at batch 32, above PyTorch's there.
+    keep_bytes = 0
     keep_bytes_gpu = 1 << 30
     #: Direct loops up to this many values per receptive field (C·KH·KW): faster than im2col
     #: for the first layers of LeNet (25) and the CIFAR net (75), slower for LeNet's second (150).
