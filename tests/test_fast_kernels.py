@@ -154,6 +154,18 @@ def test_numba_avg_pool_matches_the_reference(data):
     np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (2, 1, 0), (3, 2, 0), (2, 2, 1)])
+def test_numba_avg_pool_matches_the_reference_for_the_common_windows(kernel, stride, padding):
+    # 2x2 windows without padding run with their size compiled in (LeNet's pools)
+    x = np.random.default_rng(kernel * 10 + stride).standard_normal((2, 3, 9, 11))
+    params = dict(kernel_size=kernel, stride=stride, padding=padding)
+    out_shape = mg.avg_pool2d(mg.tensor(x), **params).shape
+    upstream = np.random.default_rng(1).standard_normal(out_shape)
+    (ref_y, (ref_dx,)), (y, (dx,)) = run_both(lambda t: mg.avg_pool2d(t, **params), x, upstream=upstream)
+    np.testing.assert_allclose(y, ref_y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
+
+
 @given(data=st.data())
 def test_fused_numba_batch_norm_matches_the_reference(data):
     """Training-mode batch norm: the Numba loops give the reference's output, gradients and
