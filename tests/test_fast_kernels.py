@@ -224,10 +224,11 @@ def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(na
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fast_sigmoid_forward_agrees_with_the_reference_out_to_the_extremes(dtype):
+@pytest.mark.parametrize("size", [1000, fast_activation.LOOP_MIN_SIZE + 1000])  # the second: one piece per core
+def test_fast_sigmoid_forward_agrees_with_the_reference_out_to_the_extremes(dtype, size):
     # The twin computes 1 / (1 + exp(-x)); far below zero exp(-x) overflows to inf, which must
     # give 0 quietly (no overflow warning), as the reference's tanh form does.
-    x = np.concatenate([np.random.default_rng(0).standard_normal(1000) * 8,
+    x = np.concatenate([np.random.default_rng(0).standard_normal(size) * 8,
                         [-1e4, -800.0, -100.0, -88.8, 0.0, 88.8, 100.0, 800.0, 1e4]]).astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

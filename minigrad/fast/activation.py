@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ops import activation as reference
+from . import parallel
 
 LOOP_MIN_SIZE = 1 << 17
 
@@ -87,11 +88,23 @@ class Sigmoid(reference.Sigmoid):
         # the steps of 1 / (1 + exp(-x)) in place, in one array: fewer passes over memory.
         # NumPy's vectorised exp beats its tanh (1.25 against 2.05 ms for LeNet's first
         # activations on an AVX2 EPYC); exp(-x) overflowing to inf gives 1/inf = 0, the limit.
-        y = np.negative(x, out=np.empty_like(x))
-        with np.errstate(over="ignore"):
-            np.exp(y, out=y)
-        y += 1
-        np.reciprocal(y, out=y)
+        # A large array is cut in one piece per core, each worked on by its own thread
+        # (NumPy releases the GIL in these loops): elementwise, so the same bits either way.
+        x = np.ascontiguousarray(x)
+        y = np.empty_like(x)
+        flat_x, flat_y = x.reshape(-1), y.reshape(-1)
+        pieces = parallel.workers() if x.size >= LOOP_MIN_SIZE else 1
+        bounds = [x.size * k // pieces for k in range(pieces + 1)]
+
+        def sigmoid_piece(k):
+            part = flat_y[bounds[k]:bounds[k + 1]]
+            np.negative(flat_x[bounds[k]:bounds[k + 1]], out=part)
+            with np.errstate(over="ignore"):
+                np.exp(part, out=part)
+            part += 1
+            np.reciprocal(part, out=part)
+
+        parallel.run_on_workers(sigmoid_piece, pieces)
         self.y = y
         return y
 
