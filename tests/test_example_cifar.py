@@ -31,15 +31,17 @@ def test_model_has_the_homeworks_49338_parameters():
 
 def test_short_training_lowers_the_loss_and_the_cli_writes_its_outputs(tmp_path):
     out = tmp_path / "run"
-    summary = cifar.main(["--epochs", "8", "--limit", "1000", "--batch-size", "32", "--lr", "0.05", "--no-augment",
+    summary = cifar.main(["--epochs", "8", "--limit", "1000", "--batch-size", "32", "--lr", "0.01", "--no-augment",
                           "--data-dir", str(data_dir(tmp_path)), "--out", str(out), "--no-progress"])
     history = json.loads((out / "history.json").read_text())
     assert len(history) == 8
-    # On 900 real training images: loss 2.24 -> 1.79 and 26% test accuracy measured (chance:
-    # 10%, and a model that does not learn stays at a loss of ln 10 = 2.30); the generated
-    # stand-in data is easier (92%).
-    assert history[-1]["train_loss"] < 0.9 * history[0]["train_loss"], history
-    assert summary["test_accuracy"] >= 0.2, summary
+    # On 900 real training images: loss 2.29 -> 1.27-1.31 and 33-37% test accuracy, measured
+    # in both kernel modes and with conv chunks of 1, 2 and 4 MB (chance: 10%, and a model that
+    # does not learn stays at a loss of ln 10 = 2.30); the generated stand-in data is easier.
+    # (A peak rate of 0.05 sat at the edge of divergence: 17-27% test accuracy, depending on
+    # the float32 rounding of the chunks' sums.)
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"], history
+    assert summary["test_accuracy"] >= 0.28, summary
     for name in ("curves.png", "confusion.png", "checkpoint.npz", "summary.json", "history.csv"):
         assert (out / name).exists(), name
 

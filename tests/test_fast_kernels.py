@@ -82,6 +82,9 @@ def test_conv_chunks_are_sized_from_the_l2_cache_linux_reports(tmp_path):
     assert fast_conv.l2_cache_bytes(tmp_path) == 2 << 20
     (tmp_path / "index1" / "size").write_text("512K\n")
     assert fast_conv.l2_cache_bytes(tmp_path) == 512 << 10
+    for nonsense in ("0K", "abc", "", "12K"):  # never a zero chunk size
+        (tmp_path / "index1" / "size").write_text(nonsense)
+        assert fast_conv.l2_cache_bytes(tmp_path, default=123) == 123
     assert fast_conv.Conv2d.chunk_bytes == 2 * fast_conv.l2_cache_bytes()
 
 

@@ -34,17 +34,22 @@ def _kernels(x):
 
 
 def l2_cache_bytes(cache_dir="/sys/devices/system/cpu/cpu0/cache", default=512 << 10):
-    """One core's L2 cache as Linux reports it (sysfs), or ``default`` where it says nothing."""
+    """One core's L2 cache as Linux reports it (sysfs: "512K", "2M"), or ``default`` where it
+    says nothing believable (no file, no level 2, or under 64 KB)."""
     import glob
 
+    units = {"K": 1 << 10, "M": 1 << 20}
     for index in sorted(glob.glob(f"{cache_dir}/index*")):
         try:
             with open(f"{index}/level") as level, open(f"{index}/size") as size:
-                if level.read().strip() == "2":
-                    text = size.read().strip().upper()
-                    return int(text.rstrip("KMB")) << {"K": 10, "M": 20}.get(text[-1], 0)
+                if level.read().strip() != "2":
+                    continue
+                text = size.read().strip().upper()
+                value = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
         except (OSError, ValueError):
             continue
+        if value >= 64 << 10:
+            return value
     return default
 
 
