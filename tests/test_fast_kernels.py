@@ -243,6 +243,13 @@ def test_fast_sigmoid_forward_agrees_with_the_reference_out_to_the_extremes(dtyp
     assert fast[-9] == 0 and fast[-1] == 1
 
 
+def test_fast_sigmoid_of_integers_is_the_references_float():
+    x = np.array([[-3, 0, 2]])
+    with mg.use_kernels("reference"):
+        reference = mg.sigmoid(mg.tensor(x)).numpy()
+    np.testing.assert_array_equal(mg.sigmoid(mg.tensor(x)).numpy(), reference)
+
+
 @pytest.mark.parametrize("kept_columns", [False, True])
 def test_a_cifar_training_step_gives_the_same_bits_with_1_2_and_3_workers(kept_columns, monkeypatch):
     # The chunking follows the shapes, not the workers; each chunk's products run on a

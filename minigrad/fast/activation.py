@@ -90,6 +90,8 @@ class Sigmoid(reference.Sigmoid):
         # activations on an AVX2 EPYC); exp(-x) overflowing to inf gives 1/inf = 0, the limit.
         # A large array is cut in one piece per core, each worked on by its own thread
         # (NumPy releases the GIL in these loops): elementwise, so the same bits either way.
+        if x.dtype.kind != "f":  # integers: the reference's promotion to float
+            return super().forward(x)
         y = np.empty(x.shape, dtype=x.dtype)
         flat_x, flat_y = np.ascontiguousarray(x).reshape(-1), y.reshape(-1)
         pieces = parallel.workers() if x.size >= LOOP_MIN_SIZE else 1

@@ -60,7 +60,7 @@ class Conv2d(reference.Conv2d):
     #: ran the CIFAR net's second conv layer 1.5x slower on a Zen 3 EPYC with 512 KB of L2 per core.
     chunk_bytes = 2 * l2_cache_bytes()
     #: Column matrices up to this size are kept from forward to backward instead of rebuilt.
-    #: None on the CPU: keeping up to 16 MB (the CIFAR net's third layer, at batch 32 its
+    #: Nothing (0) on the CPU: keeping up to 16 MB (the CIFAR net's third layer, at batch 32 its
     #: second too) ran no faster and raised the step's peak memory by 12 MB at batch 128 and
     #: 11 MB at batch 32, above PyTorch's there.
     keep_bytes = 0
