@@ -415,13 +415,14 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        if isinstance(data, np.generic):  # a NumPy scalar (a full reduction's result): a 0-d array
-            data = np.asarray(data)
         if type(data) is np.ndarray and dtype is None and device is None:  # the hot path: op outputs
             self.data, self.grad, self._ctx, self._retains_grad, self.requires_grad = data, None, None, False, False
             self._version, self._hooks = 0, None
             if requires_grad:
                 self.requires_grad_(True)
+            return
+        if isinstance(data, np.generic) and dtype is None and device is None:  # a NumPy scalar (a full
+            self.__init__(np.asarray(data), requires_grad)                     # reduction's): a 0-d array
             return
         if isinstance(data, Tensor):
             data = data.data

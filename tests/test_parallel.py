@@ -1,9 +1,10 @@
 """minigrad.fast.parallel: every worker runs once, errors reach the caller, BLAS is
-single-threaded inside and restored after, a larger pool replaces a smaller one."""
+single-threaded inside and restored after, a larger pool replaces a smaller one, a batch cut into even slices."""
 import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from minigrad.fast import parallel
 
@@ -83,3 +84,12 @@ def test_a_larger_pool_shuts_the_smaller_one_down():
     small = parallel._pool
     parallel.run_on_workers(lambda worker: None, parallel._pool_size + 2)
     assert parallel._pool is not small and small._shutdown
+
+
+@given(size=st.integers(0, 1000), pieces=st.integers(1, 40))
+def test_even_slices_cover_the_range_in_order_with_lengths_one_apart(size, pieces):
+    slices = parallel.even_slices(size, pieces)
+    assert len(slices) == pieces
+    assert [i for s in slices for i in range(size)[s]] == list(range(size))
+    lengths = [s.stop - s.start for s in slices]
+    assert max(lengths) - min(lengths) <= 1

@@ -94,18 +94,17 @@ class Sigmoid(reference.Sigmoid):
             return super().forward(x)
         y = np.empty(x.shape, dtype=x.dtype)
         flat_x, flat_y = np.ascontiguousarray(x).reshape(-1), y.reshape(-1)
-        pieces = parallel.workers() if x.size >= LOOP_MIN_SIZE else 1
-        bounds = [x.size * k // pieces for k in range(pieces + 1)]
+        pieces = parallel.even_slices(x.size, parallel.workers() if x.size >= LOOP_MIN_SIZE else 1)
 
         def sigmoid_piece(k):
-            part = flat_y[bounds[k]:bounds[k + 1]]
-            np.negative(flat_x[bounds[k]:bounds[k + 1]], out=part)
+            part = flat_y[pieces[k]]
+            np.negative(flat_x[pieces[k]], out=part)
             with np.errstate(over="ignore"):
                 np.exp(part, out=part)
             part += 1
             np.reciprocal(part, out=part)
 
-        parallel.run_on_workers(sigmoid_piece, pieces)
+        parallel.run_on_workers(sigmoid_piece, len(pieces))
         self.y = y
         return y
 

@@ -114,7 +114,7 @@ class BatchNorm(reference.BatchNorm):
     def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5):
         self.fused = training and x.dtype.kind == "f"
         if not training and not any(self.needs_input_grad) and x.dtype.kind == "f":
-            _, shape = reference.check_batch_norm_inputs(x, gamma, beta, training)
+            reference.check_batch_norm_inputs(x, gamma, beta, training)
             scale = (gamma / np.sqrt(running_var + eps)).astype(x.dtype)
             shift = (beta - running_mean * scale).astype(x.dtype)
             x3 = as_ncl(x)
@@ -123,7 +123,7 @@ class BatchNorm(reference.BatchNorm):
             return y.reshape(x.shape)
         if not self.fused:
             return super().forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
-        _, shape = reference.check_batch_norm_inputs(x, gamma, beta, training)
+        reference.check_batch_norm_inputs(x, gamma, beta, training)
         y, mean, var = forward(x, gamma, beta, eps)
         reference.update_running_statistics(running_mean, running_var, mean, var, momentum, x.size // x.shape[1])
         self.x, self.mean, self.gamma = x, mean, gamma  # backward recomputes x̂ from them and inv_std

@@ -179,8 +179,7 @@ class Conv2d(reference.Conv2d):
         # core count.
         count = 1 if on_gpu else min(n, -(-n * per_image // (2 * self.chunk_bytes)) * 2)
         workers = 1 if on_gpu else min(count, parallel.workers())
-        bounds = [n * k // count for k in range(count + 1)]  # chunk sizes differ by one image at most
-        chunks = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+        chunks = parallel.even_slices(n, count)  # chunk sizes differ by one image at most
         chunk = -(-n // count)  # the largest
         if keep:
             kept = workspace.take((n * positions * field,), self.x.dtype, xp)

@@ -81,6 +81,13 @@ def run_on_workers(work, n):
                 future.result()
 
 
+def even_slices(size, pieces):
+    """``pieces`` consecutive slices covering range(size), their lengths differing by one at
+    most: how a batch is cut into chunks, or an array into one piece per worker."""
+    bounds = [size * k // pieces for k in range(pieces + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
 def _thread_pool(size):
     global _pool, _pool_size
     with _lock:
