@@ -78,6 +78,9 @@ def test_nonscalar_backward_needs_a_gradient():
         (lambda: mg.ones(2, 3).reshape(4, 2), r"reshape: cannot reshape shape \(2, 3\)"),
         (lambda: mg.mse_loss(mg.ones(2, 3), mg.ones(3, 2)), r"mse_loss: input shape \(2, 3\) and target shape \(3, 2\)"),
         (lambda: mg.cross_entropy(mg.ones(4, 3), np.zeros(5, dtype=int)), r"cross_entropy: .* \(4, 3\) and \(5,\)"),
+        (lambda: mg.cat([mg.ones(2, 3), mg.ones(2, 4), mg.ones(3, 4)], dim=1),
+         r"concatenate: shapes \(2, 3\) and \(3, 4\) differ outside axis 1"),
+        (lambda: mg.cat([mg.ones(2, 3), mg.ones(2, 3, 1)], dim=0), r"concatenate: shapes \(2, 3\) and \(2, 3, 1\)"),
     ],
 )
 def test_shape_errors_name_the_op_and_both_shapes(make, pattern):

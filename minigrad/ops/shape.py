@@ -96,16 +96,21 @@ def _never_repeats(index):
     )
 
 
+def _shape_without(shape, axis):
+    """The sizes that must match for a concatenation along ``axis``: all the others."""
+    return shape[:axis] + shape[axis + 1:]
+
+
 class Concatenate(Function):
     """y = [x_1, x_2, ...] joined along ``axis``.   dx_k = the slice of g that x_k filled."""
 
     def forward(self, *xs, axis=0):
         xp = get_array_module(*xs)
-        ndim = xs[0].ndim
-        self.axis = axis % ndim
+        first = xs[0].shape
+        self.axis = axis % len(first)
         for x in xs[1:]:
-            if x.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if i != self.axis):
-                raise ValueError(f"concatenate: shapes {xs[0].shape} and {x.shape} differ outside axis {axis}")
+            if len(x.shape) != len(first) or _shape_without(x.shape, self.axis) != _shape_without(first, self.axis):
+                raise ValueError(f"concatenate: shapes {first} and {x.shape} differ outside axis {axis}")
         self.sizes = [x.shape[self.axis] for x in xs]
         return xp.concatenate(xs, axis=self.axis)
 
