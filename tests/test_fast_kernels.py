@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 
 pytest.importorskip("numba", reason="the CPU fast kernels need Numba")
-from minigrad.fast import activation as fast_activation, conv as fast_conv, parallel  # noqa: E402
+from minigrad.fast import activation as fast_activation, classifier as fast_classifier, conv as fast_conv, parallel  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def fast_kernels():
@@ -296,3 +296,74 @@ def test_inference_paths_agree_with_the_reference(dtype, shape):
     np.testing.assert_allclose(outputs["fast"][0], outputs["reference"][0], rtol=tol, atol=tol)
     np.testing.assert_allclose(outputs["fast"][1], outputs["reference"][1], rtol=tol, atol=tol)
     np.testing.assert_array_equal(outputs["fast"][2], outputs["reference"][2])  # NaN stays NaN
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("rows", [1, 6, fast_classifier.SMALL_SIZE // 7 + 1])  # the last: NumPy's log_softmax
+def test_small_batch_log_softmax_and_nll_loss_agree_with_the_reference(rows, reduction, dtype, monkeypatch):
+    # A character model's classifier head, one compiled loop per op for a small batch: scores
+    # far from 0 (the max must be subtracted before exp), a -inf score, an ignored row.
+    calls = []
+    for kernel in ("_log_softmax", "_log_softmax_backward", "_nll_pick", "_nll_backward"):
+        compiled = getattr(fast_classifier, kernel)
+        monkeypatch.setattr(fast_classifier, kernel, lambda *a, compiled=compiled, kernel=kernel: calls.append(kernel) or compiled(*a))
+    rng = np.random.default_rng(rows)
+    scores = (rng.standard_normal((rows, 7)) * 30 + 500).astype(dtype)
+    scores[0, 1] = -np.inf
+    target = rng.integers(0, 7, rows)
+    target[0] = 2
+    if rows > 1:
+        target[-1] = -100  # padding: counts for nothing
+    upstream = rng.standard_normal(rows).astype(dtype) if reduction == "none" else None
+    results = run_both(lambda s: mg.nll_loss(mg.log_softmax(s, dim=1), target, reduction=reduction), scores, upstream=upstream)
+    (loss_ref, [grad_ref]), (loss_fast, [grad_fast]) = results
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(loss_fast, loss_ref, rtol=tol)
+    np.testing.assert_allclose(grad_fast, grad_ref, rtol=tol, atol=tol)
+    assert grad_fast.dtype == dtype and np.isfinite(grad_fast).all()
+    small = rows * 7 < fast_classifier.SMALL_SIZE  # (nll_loss's loop takes every size)
+    assert calls == (["_log_softmax", "_nll_pick", "_nll_backward", "_log_softmax_backward"] if small else
+                     ["_nll_pick", "_nll_backward"])
+
+
+@pytest.mark.parametrize("target", [7, -3])
+def test_fast_nll_loss_names_a_target_out_of_range(target):
+    logp = mg.log_softmax(mg.tensor(np.zeros((3, 7))), dim=1)
+    with pytest.raises(ValueError, match=f"target {target} is out of range for 7 classes"):
+        mg.nll_loss(logp, np.array([0, target, 1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_dropout_draws_the_references_mask_and_gives_the_same_bits(dtype):
+    # The twin draws from the same generator in the same order: one seed, one mask, either mode.
+    # (x transposed: the twin must read a non-contiguous input in its logical order.)
+    x = np.random.default_rng(0).standard_normal((40, 3)).astype(dtype).T
+    upstream = np.random.default_rng(1).standard_normal(x.shape).astype(dtype)
+    results = []
+    for mode in ("reference", "fast"):
+        with mg.use_kernels(mode):
+            mg.manual_seed(7)
+            xt = mg.tensor(x, requires_grad=True)
+            y = mg.dropout(xt, 0.3)
+            y.backward(upstream)
+            results.append((y.numpy(), xt.grad.numpy(), mg.dropout(mg.tensor(x), 0.3).numpy()))  # and the next draw
+    for reference, fast in zip(*results):
+        np.testing.assert_array_equal(fast, reference)
+    kept = results[1][0] != 0
+    assert 0.5 < kept.mean() < 0.9
+    np.testing.assert_allclose(results[1][0][kept], x[kept] / dtype(0.7), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_of_one_sample_agrees_with_the_reference(bias):
+    # One sample at a time takes the matrix-vector product and copies g for db.
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((1, 5)), rng.standard_normal((4, 5)), rng.standard_normal(4)
+    arrays = (x, w, b) if bias else (x, w)
+    results = run_both(mg.linear, *arrays, upstream=rng.standard_normal((1, 4)))
+    (y_ref, grads_ref), (y_fast, grads_fast) = results
+    np.testing.assert_allclose(y_fast, y_ref, rtol=1e-13)
+    assert y_fast.shape == (1, 4)
+    for fast, reference in zip(grads_fast, grads_ref):
+        np.testing.assert_allclose(fast, reference, rtol=1e-13)

@@ -56,6 +56,8 @@ def test_the_switch_selects_every_op_at_once():
         "batch_norm": lambda: mg.batch_norm(x, None, None, mg.ones(3, dtype=x.dtype), mg.zeros(3, dtype=x.dtype), training=True),
         "relu": lambda: x.relu(), "sigmoid": lambda: x.sigmoid(), "tanh": lambda: x.tanh(),
         "linear": lambda: mg.linear(x.reshape(2, -1), mg.tensor(np.ones((5, 192)), requires_grad=True)),
+        "dropout": lambda: mg.dropout(x, 0.5), "log_softmax": lambda: mg.log_softmax(x.reshape(2, -1), dim=1),
+        "nll_loss": lambda: mg.nll_loss(x.reshape(2, -1), np.array([0, 1])),
     }
     with mg.use_kernels("reference"):
         assert mg.get_kernels() == "reference"

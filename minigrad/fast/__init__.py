@@ -1,11 +1,12 @@
 """The fast room: compiled kernels for the ops of minigrad/ops/, and the one switch for them.
 
 minigrad/ops/ is the math: each op's forward and backward as plain array code. This package
-holds what makes some of those ops fast: Numba loops for im2col/col2im, pooling, batch norm
-and the activations' backward passes; direct convolution loops; chunks of a batch run on
-worker threads with reused buffers; CuPy kernels for im2col on the GPU; and the process
-settings they want (process.py). Each fast op is a *twin* of a reference op: a subclass of
-its Function with the same inputs and outputs, tested to agree with it.
+holds what makes some of those ops fast: Numba loops for im2col/col2im, pooling, batch norm,
+the activations' backward passes, dropout, and a small batch's log_softmax and nll_loss;
+direct convolution loops; chunks of a batch run on worker threads with reused buffers; CuPy
+kernels for im2col on the GPU; and the process settings they want (process.py). Each fast
+op is a *twin* of a reference op: a subclass of its Function with the same inputs and
+outputs, tested to agree with it.
 
 One switch selects the kernels for every op at once:
 
@@ -93,7 +94,10 @@ def _table_for(kind):
 
         table[conv.Conv2d] = fast_conv.Conv2d
         if on_cpu:
-            from . import activation as fast_activation, batchnorm as fast_batchnorm, pooling as fast_pooling
+            from ..ops.dropout import Dropout
+            from ..ops.loss import NLLLoss
+            from . import activation as fast_activation, batchnorm as fast_batchnorm, classifier, pooling as fast_pooling
+            from . import dropout as fast_dropout
 
             table.update({
                 pooling.MaxPool2d: fast_pooling.MaxPool2d,
@@ -102,6 +106,9 @@ def _table_for(kind):
                 activation.ReLU: fast_activation.ReLU,
                 activation.Sigmoid: fast_activation.Sigmoid,
                 activation.Tanh: fast_activation.Tanh,
+                activation.LogSoftmax: classifier.LogSoftmax,
+                NLLLoss: classifier.NLLLoss,
+                Dropout: fast_dropout.Dropout,
             })
     _tables[_mode][kind] = table
     return table
