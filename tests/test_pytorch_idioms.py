@@ -454,6 +454,19 @@ def test_cross_entropy_on_images_with_class_weights_as_in_pytorch(kwargs):
 
 
 @needs_torch
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("target", [[0, 2], 1])
+def test_a_loss_refuses_a_list_or_number_target_as_pytorch_does(name, target):
+    ours, theirs = both(np.zeros((2, 3)))
+    with pytest.raises(TypeError):
+        getattr(torch.nn.functional, name)(theirs, target)
+    with pytest.raises(TypeError, match=f"{name}: target must be a tensor or an array, not {type(target).__name__}"):
+        getattr(mg, name)(ours, target)
+    assert getattr(mg, name)(ours, np.array([0, 2])).item() == pytest.approx(
+        getattr(torch.nn.functional, name)(theirs, torch.tensor([0, 2])).item())  # an array or tensor: fine
+
+
+@needs_torch
 def test_cross_entropy_with_probability_targets_as_in_pytorch():
     rng = np.random.default_rng(6)
     scores, probabilities = rng.standard_normal((4, 5)), rng.dirichlet(np.ones(5), 4)

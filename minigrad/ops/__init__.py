@@ -252,7 +252,7 @@ def matmul(a, b):
 # ----- losses -------------------------------------------------------------------------------
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
     """Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...): see NLLLoss."""
-    logp, target, restore = _classes_last(input, _array(target), "nll_loss")
+    logp, target, restore = _classes_last(input, _target(target, "nll_loss"), "nll_loss")
     loss = NLLLoss.apply(logp, target=target, reduction=reduction, ignore_index=ignore_index,
                          weight=_class_weight(weight, input))
     return restore(loss, reduction)
@@ -269,7 +269,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     SoftCrossEntropy against the target distribution."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
-    if _is_float(target):  # class probabilities
+    if _is_float(_target(target, "cross_entropy")):  # class probabilities (a tensor keeps its graph)
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
     logits, target, restore = _classes_last(input, _array(target), "cross_entropy")
     weight = _class_weight(weight, input)
@@ -333,6 +333,15 @@ def _classes_last(input, target, op):
         target = target.reshape(-1)
     outer = (input.shape[0],) + tuple(input.shape[2:])
     return rows, target, lambda loss, reduction: reshape(loss, outer) if reduction == "none" else loss
+
+
+def _target(target, op):
+    """A loss's target as an array. A list or a number is refused, as PyTorch refuses them."""
+    target = _array(target)
+    if not hasattr(target, "shape") or not hasattr(target, "dtype"):
+        raise TypeError(f"{op}: target must be a tensor or an array, not {type(target).__name__} "
+                        "(wrap it: minigrad.tensor(target))")
+    return target
 
 
 def _is_float(target):
