@@ -16,7 +16,7 @@ def main(root):
     for path in sorted(pathlib.Path(root).glob("*/summary.json")):
         framework, setting, _ = path.parent.name.rsplit("-", 2)
         groups[(framework, setting)].append(json.loads(path.read_text()))
-    print(f"| framework | augmentation | seeds | test accuracy (mean ± std) | min-max | train images/s |")
+    print("| framework | augmentation | seeds | test accuracy (mean ± std) | min-max | train images/s |")
     print("|---|---|---|---|---|---|")
     for (framework, setting), runs in sorted(groups.items()):
         acc = 100 * np.array([r["test_accuracy"] for r in runs])
