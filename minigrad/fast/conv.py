@@ -122,13 +122,16 @@ class Conv2d(reference.Conv2d):
 
         def backward_chunk(images, cols, parallel_kernels):
             g_rows = g[images].transpose(0, 2, 1).reshape(-1, filters)  # G for the chunk, (B·OH·OW, F)
+            # the chunk's share of Gᵀ X, as (Xᵀ G)ᵀ: OpenBLAS runs this orientation faster
+            dw_share = xp.matmul(cols.T, g_rows) if need_dw else None
             if need_dx:  # the first layer's input needs none: skip the work
                 size = images.stop - images.start
-                dcols = xp.matmul(g_rows, w_matrix)
+                # dcols into the columns' buffer, which dW has finished reading: no second
+                # chunk-sized array per worker
+                dcols = xp.matmul(g_rows, w_matrix, out=cols)
                 self.kernels.col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, out=dx[images],
                                     parallel=parallel_kernels)
-            if need_dw:  # the chunk's share of Gᵀ X, as (Xᵀ G)ᵀ: OpenBLAS runs this orientation faster
-                return xp.matmul(cols.T, g_rows)
+            return dw_share
 
         shares = self._for_each_chunk(backward_chunk, build=need_dw)
         workspace.give(self.__dict__.pop("column_buffer", None))
