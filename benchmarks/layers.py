@@ -1,4 +1,4 @@
-"""Forward + backward time of each layer op at the seed models' shapes (batch 128).
+"""Forward + backward time of each layer op at the seed models' shapes (batch 128, or --batch).
 
 Compares minigrad with its reference kernels (minigrad/ops/, plain NumPy) and with its fast
 ones (minigrad/fast/, the default) against PyTorch CPU, measured in the same run, each in its own worker process (their thread pools would fight over the cores
@@ -6,6 +6,7 @@ otherwise), the workers taking turns (turns.py says why):
 
     python benchmarks/layers.py                 # table of medians (min-max) and ratios
     python benchmarks/layers.py --repeats 20
+    python benchmarks/layers.py --batch 32      # the same layers on smaller batches
 
 A ratio is minigrad's time / PyTorch's, the median over neighbouring turns (lower is
 better; 1.0 = as fast as PyTorch).
@@ -100,7 +101,7 @@ def torch_step(op, shape, params, rng):
     return step
 
 
-def serve_case(backend, name):
+def serve_case(backend, name, batch):
     """The worker process: build one case's step with one backend and answer the parent."""
     if backend == "torch":
         import torch
@@ -111,13 +112,15 @@ def serve_case(backend, name):
         minigrad.set_kernels(backend.split("-", 1)[1])
         make = minigrad_step
     op, shape, params = CASES[name]
+    shape = (int(batch),) + shape[1:]
     serve(lambda: make(op, shape, params, np.random.default_rng(0)))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=10, help="turns per backend")
-    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=BATCH, help="images per batch (default %(default)s)")
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_case(*args.serve)
@@ -128,7 +131,7 @@ def main():
     print(f"{'forward+backward, ms median (min-max)':34s}" + "".join(f"{b:>24s}" for b in BACKENDS) + " "
           + "".join(f"{'ratio ' + b.split('-')[1]:>15s}" for b in others))
     for name in CASES:
-        workers = {b: Worker([sys.executable, __file__, "--serve", b, name]) for b in BACKENDS}
+        workers = {b: Worker([sys.executable, __file__, "--serve", b, name, str(args.batch)]) for b in BACKENDS}
         seconds = take_turns(workers, args.repeats)
         for worker in workers.values():
             worker.close()
