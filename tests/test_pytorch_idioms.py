@@ -1,5 +1,7 @@
 """PyTorch idioms, written as a PyTorch user writes them, each compared with PyTorch: they do
 what PyTorch does, or fail with a clear message; never a different answer in silence."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -451,6 +453,25 @@ def test_cross_entropy_on_images_with_class_weights_as_in_pytorch(kwargs):
     loss.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_an_ignored_row_with_a_masked_score_adds_nothing_as_in_pytorch(name, reduction):
+    # Padding positions often have their scores masked to -inf; the ignored row's safe index
+    # then picks a -inf, which must not turn the loss into NaN (-inf · 0). No warning either.
+    scores = np.array([[-np.inf, 0.0, -1.0], [-1.0, -0.5, -2.0], [0.3, -np.inf, 0.1]])
+    target = np.array([-100, 1, 2])
+    ours, theirs = both(scores, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(theirs, torch.tensor(target), reduction=reduction)
+    expected.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = getattr(mg, name)(ours, target, reduction=reduction)
+        loss.sum().backward()
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 @needs_torch

@@ -104,7 +104,7 @@ class NLLLoss(loss.NLLLoss):
             return super().forward(logp, target, reduction, ignore_index, weight)  # raises, naming the label
         self.fast_target, self.ignore_index, self.shape = target, ignore_index, logp.shape
         self.divisor = max(counted, 1) if reduction == "mean" else 1
-        return self.reduce(per_row)
+        return per_row if self.reduction == "none" else per_row.sum() / self.divisor  # (ignored rows: 0)
 
     def backward(self, g):
         if "fast_target" not in vars(self):

@@ -32,16 +32,20 @@ class _PickTarget:
         _check_classification(op, scores, target, ignore_index)
         xp = get_array_module(scores)
         self.reduction = _check_reduction(op, reduction)
-        self.valid = target != ignore_index
+        self.counted = self.valid = target != ignore_index  # padding rows are not counted
         self.rows, self.classes, self.dtype = xp.arange(len(target)), scores.shape[1], scores.dtype
-        self.target = xp.where(self.valid, target, 0)  # safe index for ignored rows
+        self.target = xp.where(self.counted, target, 0)  # safe index for ignored rows
         if weight is not None:
             _check_weight(op, weight, scores.shape[1])
-            self.valid = self.valid * weight[self.target]  # each row counts w[t_i] times
+            self.valid = self.counted * weight[self.target]  # each row counts w[t_i] times
         total = self.valid.sum()
         self.divisor = (total if weight is not None else max(int(total), 1)) if reduction == "mean" else 1
 
     def reduce(self, per_row):
+        """Each row's loss times its weight, summed as ``reduction`` asks. An ignored row is 0
+        even where its own loss is not a number: the safe index may pick a -inf score (a
+        masked logit), and -inf · 0 would be NaN."""
+        per_row = get_array_module(per_row).where(self.counted, per_row, 0) * self.valid
         if self.reduction == "none":
             return per_row
         return per_row.sum() / self.divisor
@@ -75,7 +79,7 @@ class NLLLoss(_PickTarget, Function):
     def forward(self, logp, target=None, reduction="mean", ignore_index=-100, weight=None):
         self.setup("nll_loss", logp, target, reduction, ignore_index, weight)
         self.shape = logp.shape
-        return self.reduce(-logp[self.rows, self.target] * self.valid)
+        return self.reduce(-logp[self.rows, self.target])
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -110,7 +114,7 @@ class CrossEntropy(_PickTarget, Function):
         per_row = -self.logp[self.rows, self.target]
         if label_smoothing:
             per_row = (1 - label_smoothing) * per_row - label_smoothing * self.logp.mean(axis=1)
-        return self.reduce(per_row * self.valid)
+        return self.reduce(per_row)
 
     def backward(self, g):
         xp = get_array_module(g)
