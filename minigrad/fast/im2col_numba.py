@@ -26,9 +26,10 @@ index = np.uint64
 
 
 @njit(cache=True, inline="always")
-def _inside(offset, stride, size, n_out):
+def inside(offset, stride, size, n_out):
     """The o (lo <= o < hi) whose input position o·stride + offset lies in 0..size-1; the
-    others read the padding. Here o is a kernel tap j: offset = x·sw - pw, stride = dw."""
+    others read the padding. Here o is a kernel tap j: offset = x·sw - pw, stride = dw; in
+    pooling.py a window's row or column (stride 1), offset the window's first."""
     lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
     hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
     hi = min(hi, n_out)
@@ -44,7 +45,7 @@ def _im2col_image(image, height, width, channels, kh, kw, sh, sw, ph, pw, dh, dw
         for x_ in range(ow):
             row = start + (y * ow + x_) * row_length  # where the field (y, x) starts
             w0 = x_ * sw - pw
-            j_lo, j_hi = _inside(w0, dw, width, kw)  # the taps j that read a real column
+            j_lo, j_hi = inside(w0, dw, width, kw)  # the taps j that read a real column
             for i in range(kh):
                 h = y * sh - ph + i * dh
                 dst = row + i * kw * channels
@@ -77,7 +78,7 @@ def _col2im_image(entries, start, height, width, channels, kh, kw, sh, sw, ph, p
         for x_ in range(ow):
             row = start + (y * ow + x_) * row_length
             w0 = x_ * sw - pw
-            j_lo, j_hi = _inside(w0, dw, width, kw)
+            j_lo, j_hi = inside(w0, dw, width, kw)
             for i in range(kh):
                 h = y * sh - ph + i * dh
                 if h < 0 or h >= height:

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ops import pooling as reference
-from .im2col_numba import check_windows, index
+from .im2col_numba import check_windows, index, inside
 
 
 @njit(cache=True, inline="always")
@@ -28,12 +28,12 @@ def _max_plane(plane, width, height, kh, kw, sh, sw, ph, pw, oh, ow, outs, winne
     """The windows of one (image, channel) plane, flat."""
     for y in range(oh):
         h0 = y * sh - ph
-        i_lo, i_hi = max(0, -h0), min(kh, height - h0)
+        i_lo, i_hi = inside(h0, 1, height, kh)
         for x_ in range(ow):
             w0 = x_ * sw - pw
             # The window's rows i_lo..i_hi-1 and columns j_lo..j_hi-1 inside the image
             # (padding, -inf, never wins): clipped once here instead of tested per element.
-            j_lo, j_hi = max(0, -w0), min(kw, width - w0)
+            j_lo, j_hi = inside(w0, 1, width, kw)
             arg = (h0 + i_lo) * width + w0 + j_lo
             best = plane[index(arg)]
             for i in range(i_lo, i_hi):
@@ -70,10 +70,10 @@ def _max_plane_with_nan(plane, width, height, kh, kw, sh, sw, ph, pw, oh, ow, ou
     common one."""
     for y in range(oh):
         h0 = y * sh - ph
-        i_lo, i_hi = max(0, -h0), min(kh, height - h0)
+        i_lo, i_hi = inside(h0, 1, height, kh)
         for x_ in range(ow):
             w0 = x_ * sw - pw
-            j_lo, j_hi = max(0, -w0), min(kw, width - w0)
+            j_lo, j_hi = inside(w0, 1, width, kw)
             arg = (h0 + i_lo) * width + w0 + j_lo
             best = plane[index(arg)]
             for i in range(i_lo, i_hi):
@@ -155,10 +155,10 @@ def _avg_plane(plane, width, height, kh, kw, sh, sw, ph, pw, oh, ow, outs, scale
     """One plane's window means, each window clipped to the image (padding counts as zero)."""
     for y in range(oh):
         h0 = y * sh - ph
-        i_lo, i_hi = max(0, -h0), min(kh, height - h0)  # the window's rows inside the image
+        i_lo, i_hi = inside(h0, 1, height, kh)  # the window's rows inside the image
         for x_ in range(ow):
             w0 = x_ * sw - pw
-            j_lo, j_hi = max(0, -w0), min(kw, width - w0)
+            j_lo, j_hi = inside(w0, 1, width, kw)
             total = 0.0
             for i in range(i_lo, i_hi):
                 for j in range(j_lo, j_hi):
@@ -171,10 +171,10 @@ def _avg_plane_backward(plane, width, height, kh, kw, sh, sw, ph, pw, oh, ow, gs
     """Its adjoint: each window's share g/(KH·KW) added to the window's elements in the image."""
     for y in range(oh):
         h0 = y * sh - ph
-        i_lo, i_hi = max(0, -h0), min(kh, height - h0)
+        i_lo, i_hi = inside(h0, 1, height, kh)
         for x_ in range(ow):
             w0 = x_ * sw - pw
-            j_lo, j_hi = max(0, -w0), min(kw, width - w0)
+            j_lo, j_hi = inside(w0, 1, width, kw)
             share = gs[y * ow + x_] * scale
             for i in range(i_lo, i_hi):
                 for j in range(j_lo, j_hi):
