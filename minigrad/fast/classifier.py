@@ -94,22 +94,23 @@ class LogSoftmax(activation.LogSoftmax):
 
 class NLLLoss(loss.NLLLoss):
     def forward(self, logp, target=None, reduction="mean", ignore_index=-100, weight=None):
-        if not _float_rows(logp) or weight is not None or target.ndim != 1 or target.dtype.kind not in "iu" \
-                or len(target) != len(logp):
-            return super().forward(logp, target, reduction, ignore_index, weight)  # its checks and messages
+        self.looped = (_float_rows(logp) and weight is None and target.ndim == 1 and target.dtype.kind in "iu"
+                       and len(target) == len(logp))
+        if self.looped:
+            per_row = np.empty(len(target), dtype=logp.dtype)
+            counted, bad = _nll_pick(logp, target, ignore_index, per_row)
+            self.looped = bad < 0  # an out-of-range label: the reference raises, naming it
+        if not self.looped:  # the reference, with its checks and messages
+            return super().forward(logp, target, reduction, ignore_index, weight)
         self.reduction = loss._check_reduction("nll_loss", reduction)
-        per_row = np.empty(len(target), dtype=logp.dtype)
-        counted, bad = _nll_pick(logp, target, ignore_index, per_row)
-        if bad >= 0:
-            return super().forward(logp, target, reduction, ignore_index, weight)  # raises, naming the label
-        self.fast_target, self.ignore_index, self.shape = target, ignore_index, logp.shape
+        self.labels, self.ignore_index, self.shape = target, ignore_index, logp.shape
         self.divisor = max(counted, 1) if reduction == "mean" else 1
         return per_row if self.reduction == "none" else per_row.sum() / self.divisor  # (ignored rows: 0)
 
     def backward(self, g):
-        if "fast_target" not in vars(self):
+        if not self.looped:
             return super().backward(g)
         upstream = g / g.dtype.type(self.divisor)  # one number, or one a row for reduction="none"
         dlogp = np.zeros(self.shape, dtype=g.dtype)
-        _nll_backward(self.fast_target, self.ignore_index, upstream.reshape(-1), dlogp)
+        _nll_backward(self.labels, self.ignore_index, upstream.reshape(-1), dlogp)
         return dlogp
