@@ -117,6 +117,27 @@ def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_ar
     np.testing.assert_allclose(direct_dx, reference_dx, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("kernel", [(5, 5), (3, 3), (2, 4), (4, 1)])
+def test_direct_conv_loops_match_the_reference_for_every_kernel_width(kernel):
+    # The direct loops take 5- and 3-wide kernel rows with their width compiled in (dw takes a
+    # separate loop for 5), other widths one generic loop: check each, for six filters (a
+    # full block of four, then a short one), float64 so that only a wrong sum can differ.
+    rng = np.random.default_rng(sum(kernel))
+    x, w, b = rng.standard_normal((3, 2, 9, 8)), rng.standard_normal((6, 2) + kernel), rng.standard_normal(6)
+    upstream = rng.standard_normal((3, 6, 9 + 2 - kernel[0] + 1, 8 + 4 - kernel[1] + 1))
+    results = []
+    for mode in ("reference", "fast"):
+        with mg.use_kernels(mode):
+            xt, wt, bt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
+            y = mg.conv2d(xt, wt, bt, padding=(1, 2))
+            if mode == "fast":
+                assert y._ctx.direct  # 2·KH·KW values per field: the direct loops
+            y.backward(upstream)
+            results.append([y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()])
+    for fast, reference in zip(results[1], results[0]):
+        np.testing.assert_allclose(fast, reference, rtol=1e-10, atol=1e-10)
+
+
 def draw_pool(data, make_input):
     from layer_recipes import pool_case
 
