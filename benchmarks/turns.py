@@ -111,8 +111,8 @@ def take_turns(workers, rounds, min_turn_seconds=0.2, pause=0.05):
     """{name: [seconds per step, one per round]}, the workers timed one after another in
     each round. The pause lets the previous worker's threads fall asleep before the next.
     The order rotates from round to round, so that no worker always runs in the same place
-    (with a fixed order of three workers, the third ran 10-30% faster than the second on
-    LeNet's small steps, the same code in either place)."""
+    (with a fixed order of three workers, the third ran 10-35% faster than the second on
+    LeNet's batch-32 step, the same code in either place)."""
     steps = {name: max(1, round(min_turn_seconds / worker.time(1))) for name, worker in workers.items()}
     seconds = {name: [] for name in workers}
     names = list(workers)

@@ -40,9 +40,9 @@ feed as many of them as it can while it sits in a register:
   take one tap per pass.
 
 The CIFAR net's first layer at batch 32 (3 -> 16 channels, 5x5), timed alone against the
-one-tap loops, interleaved: forward 2.2 -> 1.3 ms, dw 1.5 -> 1.15 ms. The kernel width is passed as a constant (5 or 3) where it is one
-of those, so that Numba unrolls the taps and the pass over the grid is the innermost loop,
-which is the one that vectorises.
+one-tap loops, interleaved: forward 2.2 -> 1.3 ms, dw 1.5 -> 1.15 ms. The kernel width is
+passed as a constant (5 or 3) where it is one of those, so that Numba unrolls the taps and
+the pass over the grid is the innermost loop, which is the one that vectorises.
 """
 import numpy as np
 from numba import njit, prange

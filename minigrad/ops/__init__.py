@@ -269,9 +269,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     SoftCrossEntropy against the target distribution."""
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
-    if _is_float(_target(target, "cross_entropy")):  # class probabilities (a tensor keeps its graph)
+    labels = _target(target, "cross_entropy")
+    if _is_float(labels):  # class probabilities: passed on as given (a tensor keeps its graph)
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
-    logits, target, restore = _classes_last(input, _array(target), "cross_entropy")
+    logits, target, restore = _classes_last(input, labels, "cross_entropy")
     weight = _class_weight(weight, input)
     if weight is not None and label_smoothing:
         loss = _smoothed_weighted_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
