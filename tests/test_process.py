@@ -21,7 +21,8 @@ if sys.argv[1] == "tuned":
     assert tune_malloc()
 def page_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-sizes = (1 << 20, 1 << 19, 1 << 20, 3 << 18)      # float64 arrays of 8, 4, 8 and 6 MB
+sizes = (1 << 20, 1 << 19, 5 << 20, 3 << 18)      # float64 arrays of 8, 4, 40 and 6 MB (40 MB:
+                                                   # above any threshold glibc's mmap can have)
 for _ in range(3):                                 # warm-up
     arrays = [np.ones(n) for n in sizes]; del arrays
 before = page_faults()
@@ -56,7 +57,7 @@ def import_minigrad(**environment):
 
 @glibc
 def test_tuned_malloc_reuses_freed_arrays_without_page_faults():
-    # 20 "steps" touch 520 MB of arrays: by default every page is faulted in again.
+    # 20 "steps" touch 1.2 GB of arrays: by default every page is faulted in again.
     default, tuned = page_faults_of_steps("default"), page_faults_of_steps("tuned")
     assert tuned < 0.1 * default, (tuned, default)
 

@@ -12,11 +12,15 @@ minigrad touches the process:
   OMP_WAIT_POLICY=PASSIVE     (environment; only if unset) the same for the OpenMP threads
       of Numba's parallel loops, which would otherwise spin between kernels and steal the
       cores the next matrix product needs. Read when Numba starts its threads.
-  glibc malloc thresholds     (mallopt: M_MMAP_THRESHOLD 32 MB, M_TRIM_THRESHOLD 1 GB)
+  glibc malloc settings       (mallopt: M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GB)
       every op of a training step allocates its output afresh, and the previous step's
-      arrays of the same sizes were just freed. With glibc's adaptive defaults those large
-      blocks go back to the operating system and every step page-faults its memory in again;
-      fixed thresholds keep them in the heap for the next step. The price: memory freed
+      arrays of the same sizes were just freed. By default glibc maps each large block
+      (above an adaptive threshold of at most 32 MB) from the operating system on its own
+      and unmaps it when freed, so every step page-faults that memory in again, zeroed by
+      the kernel: a whole extra pass over every large array. M_MMAP_MAX 0 serves all blocks
+      from the heap, and the trim threshold keeps freed memory there for the next step.
+      (A threshold alone is not enough: glibc caps it at 32 MB, and a batch of 512 gives
+      the CIFAR net's first layer activations of exactly 32 MiB.) The price: memory freed
       after a peak stays with the process, as in the caching allocators of the big
       frameworks. Linux with glibc only.
 
@@ -32,8 +36,8 @@ ENVIRONMENT = {"OPENBLAS_THREAD_TIMEOUT": "4", "OMP_WAIT_POLICY": "PASSIVE"}
 
 # From glibc's <malloc.h>.
 M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 << 20  # blocks below this come from the heap (glibc's own upper limit)
+M_MMAP_MAX = -4
+MMAP_MAX = 0  # how many blocks may be mapped on their own: none, every block comes from the heap
 TRIM_THRESHOLD = 1 << 30  # give the heap's free top back only when this much is free
 
 _applied = {}
@@ -52,7 +56,7 @@ def tune():
         if name not in os.environ:
             os.environ[name] = _applied[name] = value
     if tune_malloc():
-        _applied["malloc"] = f"M_MMAP_THRESHOLD={MMAP_THRESHOLD}, M_TRIM_THRESHOLD={TRIM_THRESHOLD}"
+        _applied["malloc"] = f"M_MMAP_MAX={MMAP_MAX}, M_TRIM_THRESHOLD={TRIM_THRESHOLD}"
     return tuned()
 
 
@@ -62,11 +66,11 @@ def tuned():
 
 
 def tune_malloc():
-    """Set glibc's malloc thresholds; True if they were set."""
+    """Set glibc's malloc settings; True if they were set."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        return bool(libc.mallopt(M_MMAP_MAX, MMAP_MAX)) and bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     except (OSError, AttributeError):
         return False
