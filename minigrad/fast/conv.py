@@ -106,13 +106,17 @@ class Conv2d(reference.Conv2d):
                 and x.shape[1] * kh * kw <= self.direct_max_field)
 
     def backward(self, g):
-        dx, dw = self._direct_grads(g) if self.direct else self._matrix_grads(g)
-        if len(self.needs_input_grad) == 2:
+        # db = Σ G over images and positions, summed where the loops below read G anyway
+        # (in the worker threads, while G is in cache) whenever they run; else here
+        dx, dw, db = self._direct_grads(g) if self.direct else self._matrix_grads(g)
+        if len(self.needs_input_grad) == 2:  # no bias
             return dx, dw
-        return dx, dw, (g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None)
+        if not self.needs_input_grad[2]:
+            return dx, dw, None
+        return dx, dw, (g.sum(axis=(0, 2, 3)) if db is None else db)
 
     def _matrix_grads(self, g):
-        """dx and dW from the column matrices (the products of the reference), chunk by chunk."""
+        """dx, dW and db from the column matrices (the products of the reference), chunk by chunk."""
         xp = get_array_module(g)
         filters = self.w.shape[0]
         g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
@@ -122,6 +126,7 @@ class Conv2d(reference.Conv2d):
 
         def backward_chunk(images, cols, parallel_kernels):
             g_rows = g[images].transpose(0, 2, 1).reshape(-1, filters)  # G for the chunk, (B·OH·OW, F)
+            db_share = g_rows.sum(axis=0, dtype=xp.float64)
             # the chunk's share of Gᵀ X, as (Xᵀ G)ᵀ: OpenBLAS runs this orientation faster
             dw_share = xp.matmul(cols.T, g_rows) if need_dw else None
             if need_dx:  # the first layer's input needs none: skip the work
@@ -131,26 +136,29 @@ class Conv2d(reference.Conv2d):
                 dcols = xp.matmul(g_rows, w_matrix, out=cols)
                 self.kernels.col2im(dcols, (size,) + self.x.shape[1:], *self.geometry, out=dx[images],
                                     parallel=parallel_kernels)
-            return dw_share
+            return dw_share, db_share
 
         shares = self._for_each_chunk(backward_chunk, build=need_dw)
         workspace.give(self.__dict__.pop("column_buffer", None))
+        dw_t, db = shares[0]
+        for dw_share, db_share in shares[1:]:  # in chunk order, whichever thread finished first: reproducible
+            db += db_share
+            if need_dw:
+                dw_t += dw_share
         if not need_dw:
-            return dx, None
-        dw_t = shares[0]
-        for share in shares[1:]:  # in chunk order, whichever thread finished first: reproducible
-            dw_t += share
+            return dx, None, db.astype(g.dtype)
         f, c, kh, kw = self.w.shape
-        return dx, dw_t.T.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)  # back from (i, j, c) to (c, i, j)
+        dw = dw_t.T.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)  # back from (i, j, c) to (c, i, j)
+        return dx, dw, db.astype(g.dtype)
 
     def _direct_grads(self, g):
-        """dx and dW from the direct loops (conv_direct.py)."""
+        """dx, dW and db from the direct loops (conv_direct.py); db None where dW was not needed."""
         from .conv_direct import conv_input_grad, conv_weight_grad
 
         padding = self.geometry[2]
         dx = conv_input_grad(g, self.w, self.x_shape, padding) if self.needs_input_grad[0] else None
-        dw = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else None
-        return dx, dw
+        dw, db = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else (None, None)
+        return dx, dw, db
 
     def _for_each_chunk(self, work, build=True, keep=False):
         """Call work(images, cols, parallel_kernels) for every chunk of the batch, where images

@@ -157,8 +157,9 @@ def _five_tap_dots(plane, shift, wide, length, per_image, n, f, c, i):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _weight_grad(xpad, wp, g, per_image):
-    """per_image padded to a multiple of BLOCK filters (the extra ones get zeros)."""
+def _weight_grad(xpad, wp, g, per_image, bias_per_image):
+    """per_image padded to a multiple of BLOCK filters (the extra ones get zeros); and, while
+    each plane of G is at hand, its sum: the bias's gradient per image (float64)."""
     n_images, channels = xpad.shape[0], xpad.shape[1]
     padded_filters, kh, kw = per_image.shape[1], per_image.shape[3], per_image.shape[4]
     filters, length = g.shape[1], g.shape[2] * wp
@@ -168,6 +169,10 @@ def _weight_grad(xpad, wp, g, per_image):
             for q in range(BLOCK):
                 if f + q < filters:
                     _widen(g[n, f + q], wp, wide[q])
+                    total = 0.0
+                    for k in range(length):
+                        total += wide[q, k]
+                    bias_per_image[n, f + q] = total
                 else:
                     wide[q, :] = 0
             for c in range(channels):
@@ -217,15 +222,16 @@ def conv_forward(x, w, b, padding):
 
 
 def conv_weight_grad(xpad, g, w_shape):
-    """dw (F, C, KH, KW) from the padded planes that conv_forward returned."""
+    """dw (F, C, KH, KW) from the padded planes that conv_forward returned, and db (F,)."""
     filters, wp = w_shape[0], g.shape[3] + w_shape[3] - 1
     # the loops read xpad without bounds checks: G's planes must fit the padded planes exactly
     if g.shape[:2] != (xpad.shape[0], filters) or xpad.shape[2] != (g.shape[2] + w_shape[2]) * wp:
         raise ValueError(f"conv2d (direct) backward: gradient shape {g.shape} does not fit padded input planes "
                          f"{xpad.shape} and weight shape {tuple(w_shape)}")
     per_image = np.empty((g.shape[0], _padded_filters(filters)) + tuple(w_shape[1:]), dtype=g.dtype)
-    _weight_grad(xpad, wp, np.ascontiguousarray(g), per_image)
-    return per_image[:, :filters].sum(axis=0)
+    bias_per_image = np.empty((g.shape[0], filters))
+    _weight_grad(xpad, wp, np.ascontiguousarray(g), per_image, bias_per_image)
+    return per_image[:, :filters].sum(axis=0), bias_per_image.sum(axis=0).astype(g.dtype)
 
 
 def conv_input_grad(g, w, x_shape, padding):
