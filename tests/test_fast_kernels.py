@@ -190,6 +190,30 @@ def test_numba_avg_pool_matches_the_reference_for_the_common_windows(kernel, str
     np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("pool", ["max", "avg"])
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 0), (3, 2, 1)])
+def test_pooling_backward_zeroes_its_own_output(monkeypatch, pool, kernel, stride, padding):
+    # The backward loops take dx uninitialised and zero it plane by plane; a plane they forget
+    # would keep whatever the memory held. Hand them memory full of NaN to make that show.
+    def dirty_empty(shape, dtype=float, **kwargs):
+        return np.full(shape, np.nan, dtype=dtype)
+
+    op = mg.max_pool2d if pool == "max" else mg.avg_pool2d
+    params = dict(kernel_size=kernel, stride=stride, padding=padding)
+    x = np.random.default_rng(kernel + padding).standard_normal((2, 3, 9, 11))
+    with mg.use_kernels("reference"):
+        reference = mg.tensor(x, requires_grad=True)
+        y = op(reference, **params)
+        y.backward(np.ones(y.shape))
+    fast = mg.tensor(x, requires_grad=True)
+    y = op(fast, **params)
+    assert type(y._ctx).__module__ == "minigrad.fast.pooling"
+    monkeypatch.setattr(np, "empty", dirty_empty)
+    y.backward(np.ones(y.shape))
+    monkeypatch.undo()
+    np.testing.assert_allclose(fast.grad.numpy(), reference.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 @given(data=st.data())
 def test_fused_numba_batch_norm_matches_the_reference(data):
     """Training-mode batch norm: the Numba loops give the reference's output, gradients and

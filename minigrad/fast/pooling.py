@@ -123,6 +123,7 @@ def _backward(g, winner, dx):
     planes = dx.reshape(n_images * channels, -1)
     gs, winners = g.reshape(n_images * channels, oh * ow), winner.reshape(n_images * channels, oh * ow)
     for p in prange(n_images * channels):
+        planes[p, :] = 0  # zeroed here, plane by plane, so the additions find it in the cache
         for k in range(oh * ow):
             planes[p, index(winners[p, k])] += gs[p, k]
 
@@ -145,7 +146,7 @@ def max_pool_forward(x, kernel, stride, padding, out_shape):
 def max_pool_backward(g, winner, x_shape):
     if g.shape != winner.shape or g.shape[:2] != tuple(x_shape[:2]):
         raise ValueError(f"max_pool2d backward: gradient shape {g.shape} does not match the output {winner.shape}")
-    dx = np.zeros(x_shape, dtype=g.dtype)
+    dx = np.empty(x_shape, dtype=g.dtype)  # (_backward zeroes it)
     _backward(np.ascontiguousarray(g), winner, dx)
     return dx
 
@@ -228,6 +229,7 @@ def _avg_backward(g, kh, kw, sh, sw, ph, pw, dx):
     planes, gs = dx.reshape(n_images * channels, height * width), g.reshape(n_images * channels, oh * ow)
     scale, padded = 1.0 / (kh * kw), ph > 0 or pw > 0
     for p in prange(n_images * channels):
+        planes[p, :] = 0  # as in max pooling's backward
         if padded:
             _avg_plane_backward(planes[p], width, height, kh, kw, sh, sw, ph, pw, oh, ow, gs[p], scale)
         elif kh == 2 and kw == 2:
@@ -245,7 +247,7 @@ def avg_pool_forward(x, kernel, stride, padding, out_shape):
 
 def avg_pool_backward(g, kernel, stride, padding, x_shape):
     _check_shapes("avg_pool2d backward", x_shape, g.shape, kernel, stride, padding)
-    dx = np.zeros(x_shape, dtype=g.dtype)
+    dx = np.empty(x_shape, dtype=g.dtype)  # (_avg_backward zeroes it)
     _avg_backward(np.ascontiguousarray(g), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dx)
     return dx
 
