@@ -24,7 +24,8 @@ extra columns, so they add nothing):
     dxpad[n,c][k + i·WP + j] += w[f,c,i,j] · G_wide[n,f][k]              (dx = dxpad's interior)
 
 Each parallel iteration owns one image, so no two threads write to the same place; dw is
-summed per image and then over images.
+summed per image and then over images, and so is db (each plane of G summed as dw's loop
+widens it).
 
 These loops are bound by loads and stores, not by multiply-adds, so each value is made to
 feed as many of them as it can while it sits in a register:
