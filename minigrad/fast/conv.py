@@ -108,15 +108,17 @@ class Conv2d(reference.Conv2d):
     def backward(self, g):
         # db = Σ G over images and positions, summed where the loops below read G anyway
         # (in the worker threads, while G is in cache) whenever they run; else here
-        dx, dw, db = self._direct_grads(g) if self.direct else self._matrix_grads(g)
+        need_db = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        dx, dw, db = self._direct_grads(g) if self.direct else self._matrix_grads(g, need_db)
         if len(self.needs_input_grad) == 2:  # no bias
             return dx, dw
-        if not self.needs_input_grad[2]:
+        if not need_db:
             return dx, dw, None
         return dx, dw, (g.sum(axis=(0, 2, 3)) if db is None else db)
 
-    def _matrix_grads(self, g):
-        """dx, dW and db from the column matrices (the products of the reference), chunk by chunk."""
+    def _matrix_grads(self, g, need_db):
+        """dx, dW and db (None unless need_db) from the column matrices (the products of the
+        reference), chunk by chunk."""
         xp = get_array_module(g)
         filters = self.w.shape[0]
         g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
@@ -125,7 +127,8 @@ class Conv2d(reference.Conv2d):
         dx = xp.empty_like(self.x) if need_dx else None
 
         def backward_chunk(images, cols, parallel_kernels):
-            db_share = g[images].sum(axis=(0, 2), dtype=xp.float64)  # along G's rows: faster than down g_rows
+            # along G's rows: faster than down g_rows
+            db_share = g[images].sum(axis=(0, 2), dtype=xp.float64) if need_db else None
             g_rows = g[images].transpose(0, 2, 1).reshape(-1, filters)  # G for the chunk, (B·OH·OW, F)
             # the chunk's share of Gᵀ X, as (Xᵀ G)ᵀ: OpenBLAS runs this orientation faster
             dw_share = xp.matmul(cols.T, g_rows) if need_dw else None
@@ -142,14 +145,16 @@ class Conv2d(reference.Conv2d):
         workspace.give(self.__dict__.pop("column_buffer", None))
         dw_t, db = shares[0]
         for dw_share, db_share in shares[1:]:  # in chunk order, whichever thread finished first: reproducible
-            db += db_share
+            if need_db:
+                db += db_share
             if need_dw:
                 dw_t += dw_share
+        db = db.astype(g.dtype) if need_db else None
         if not need_dw:
-            return dx, None, db.astype(g.dtype)
+            return dx, None, db
         f, c, kh, kw = self.w.shape
         dw = dw_t.T.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)  # back from (i, j, c) to (c, i, j)
-        return dx, dw, db.astype(g.dtype)
+        return dx, dw, db
 
     def _direct_grads(self, g):
         """dx, dW and db from the direct loops (conv_direct.py); db None where dW was not needed."""
