@@ -23,7 +23,6 @@ import os
 import statistics
 import sys
 
-import minigrad  # noqa: F401 - before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
 import numpy as np
 
 from turns import Worker, paired_ratio, serve, take_turns
@@ -46,6 +45,9 @@ NAME = "Romanov"  # 7 letters, the reference figure's name length
 def minigrad_case(case, device, batch=BATCH):
     import minigrad as mg
     from minigrad import optim
+
+    if hasattr(mg, "tune_process"):  # (older trees tuned the process when imported)
+        mg.tune_process()
 
     # the examples of the tree this minigrad comes from (an --also tree has its own)
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__))), "examples"))

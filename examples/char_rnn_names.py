@@ -25,7 +25,7 @@ import pathlib
 import sys
 import time
 
-import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
+import minigrad as mg
 import numpy as np
 
 from minigrad import data, nn, optim
@@ -320,6 +320,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     return train(args) if args.command == "train" else sample(args)
 
 

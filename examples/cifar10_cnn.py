@@ -30,7 +30,7 @@ import pathlib
 import sys
 import time
 
-import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
+import minigrad as mg
 import numpy as np
 
 import minigrad.distributed as dist
@@ -96,6 +96,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     out = pathlib.Path(args.out)
     batch_size, sampler = args.batch_size, None
     if args.distributed:

@@ -31,7 +31,7 @@ import json
 import pathlib
 import time
 
-import minigrad as mg  # before NumPy: it configures OpenBLAS's threads (minigrad/__init__.py)
+import minigrad as mg
 import numpy as np
 
 from minigrad import data, nn, optim
@@ -257,6 +257,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="use only N training images (quick checks)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     study = Study(args)
     if args.limit:
         study._splits = Splits(args.data_dir, 0)

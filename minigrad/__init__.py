@@ -9,14 +9,10 @@ Two rooms: minigrad/ops/ is the math (each op's forward and backward as plain ar
 minigrad/fast/ the compiled kernels that run in its place unless
 ``minigrad.set_kernels("reference")`` (or MINIGRAD_KERNELS=reference) says otherwise.
 """
-from .fast import process as _process
-
-# Before NumPy loads: the fast kernels' process settings (all listed, with their off switch,
-# in minigrad/fast/process.py).
-_process.tune()
-
-from . import autograd, nn, ops, optim  # noqa: E402,F401
-from .fast import get_kernels, set_kernels, use_kernels
+from . import autograd, nn, ops, optim  # noqa: F401
+from .fast import get_kernels, set_kernels, use_kernels  # the fast room installs its kernels in the engine
+from .fast.process import tune as tune_process
+from .version import __version__
 from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import GraphvizNotFound, draw_graph, to_dot
@@ -37,7 +33,6 @@ from .tensor import (
     Function, GradientError, Tensor, enable_grad, from_numpy, grad, is_grad_enabled, no_grad, set_grad_enabled, tensor,
 )
 
-__version__ = "0.2.0"  # CHANGELOG.md lists what each version changed
 
 # dtype names, as torch.float32 and friends (they are NumPy's dtypes)
 import numpy as _np  # noqa: E402

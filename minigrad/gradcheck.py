@@ -47,9 +47,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="full", seed=0, 
     rng = np.random.default_rng(seed)
     inputs = [_as_float64(x) for x in inputs]
     names = [f"input {i}" for i in range(len(inputs))]
-    from .nn.module import Module
-
-    if isinstance(fn, Module):  # check its parameters too, on a float64 copy of it
+    if hasattr(fn, "named_parameters"):  # a module: check its parameters too, on a float64 copy of it
         module = copy.deepcopy(fn).double()
         named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
         count = len(inputs)
@@ -124,7 +122,7 @@ def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             worst = np.unravel_index(int(np.argmax(np.abs(a - b))), a.shape)
             raise GradcheckError(f"gradgradcheck: the first derivative built with create_graph=True differs from "
                                  f"backward's for input {i} at index {tuple(int(k) for k in worst)}: "
-                                 f"{a[worst]:.8g} vs {b[worst]:.8g} (a bug in an op's backward_graph)")
+                                 f"{a[worst]:.8g} vs {b[worst]:.8g} (a bug in an op's backward when it runs on tensors)")
     return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed, _record=True)
 
 

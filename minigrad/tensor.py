@@ -1,14 +1,22 @@
 """The engine: a Tensor that remembers how it was made, and reverse-mode autograd.
 
-Every differentiable op is a `Function` subclass with two methods on plain arrays:
+Every differentiable op is a `Function` subclass with two methods:
 
-    forward(*arrays, **params)  -> output array           (saves what backward needs on self)
+    forward(*arrays, **params)  -> output array           (saves what backward needs)
     backward(grad_output)       -> one gradient per input (None where no gradient is needed)
 
-`Function.apply` runs the forward pass and, when any input requires a gradient, records the
-function on the output tensor (``tensor._ctx``). `Tensor.backward()` then walks that graph
-from the output back to the leaves in reverse topological order, calling each backward once
-with the summed gradient of everything that used its output (the multivariate chain rule).
+`Function.apply` runs the forward pass on plain arrays and, when any input requires a
+gradient, records the function on the output tensor (``tensor._ctx``). `Tensor.backward()`
+then walks that graph from the output back to the leaves in reverse topological order,
+calling each backward once with the summed gradient of everything that used its output (the
+multivariate chain rule).
+
+Each backward is written once and serves every order. Forward saves inputs and its output
+with ``save_for_backward`` and computes intermediate values with ``keep``; backward reads
+them back with ``saved_tensors`` and ``kept``. For an ordinary backward they are arrays and
+the backward is array code; under ``create_graph=True`` they, and the gradient, are tensors,
+so the same lines record a graph that can be differentiated again (ops/both.py has the few
+functions that take either).
 
 The graph's edges run from each op to the ops that made its inputs (``fn.parents``), and
 to the leaves (parameters, inputs that require grad) directly: an op does not hold its
@@ -21,6 +29,10 @@ Three jobs are done here once, so no op has to repeat them:
     over the broadcast axes back to (3,1);
   * check every gradient an op returns has its input's shape and dtype, naming the op if not;
   * free the graph after use (unless ``retain_graph=True``), so memory is returned at once.
+
+This file knows no op and no kernel: the Tensor's operators and PyTorch's methods (``a + b``,
+``x.sum()``) are attached by minigrad/ops/methods.py, and the fast kernels plug into the
+dispatch hook (`install_kernel_choice`) when minigrad/fast is imported.
 """
 import contextlib
 import operator
@@ -28,9 +40,20 @@ import weakref
 
 import numpy as np
 
-from . import backend, fast
+from . import backend
 
 _grad_enabled = True
+_graph_backward = False  # True while a create_graph=True backward runs: saved values are tensors then
+_kernel_choice = None    # (op class, first input array) -> the class that runs it; see install_kernel_choice
+
+
+def install_kernel_choice(choose):
+    """The hook of the one dispatch point between the two rooms: from now on ``Function.apply``
+    runs op ``cls`` as the class ``choose(cls, first_input_array)`` returns (a fast twin, or
+    cls itself). minigrad/fast installs its choice when it is imported; without one every op
+    runs its own code. ``None`` takes the hook away again."""
+    global _kernel_choice
+    _kernel_choice = choose
 
 
 def is_grad_enabled():
@@ -65,12 +88,24 @@ class Function:
 
     Inside ``backward``, ``self.needs_input_grad[i]`` says whether input ``i`` wants a
     gradient, so an op can skip work nobody will use (conv2d skips dx for the first layer).
+
+    One backward serves every order. What it reads of the forward pass comes back through
+    ``self.saved_tensors`` (inputs and the output, saved with ``save_for_backward``) and
+    ``self.kept(...)`` (intermediate values, computed with ``keep``). At first order these are
+    the forward's arrays and the backward is plain array code. Under ``create_graph=True`` the
+    engine hands the backward a tensor ``g`` and the saved values as tensors in the graph, so
+    the same lines record a graph that can be differentiated again. Anything else kept on
+    ``self`` (a mask, a shape, indices) is a constant to the second derivative.
     """
 
     #: True for elementwise ops whose inputs broadcast; the engine then sums each gradient
     #: over the broadcast axes. For every other op a shape mismatch is a bug and raises.
     broadcasts = False
+    #: Whether ``backward`` also runs on tensors under create_graph=True. An op written on
+    #: saved_tensors and kept() does; a fast twin's array kernels do not, and say so here.
+    differentiable_backward = True
     _freed = False
+    _saved = _roles = _keep = None
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -78,28 +113,44 @@ class Function:
     def backward(self, grad_output):
         raise NotImplementedError
 
-    def backward_graph(self, grad_output):
-        """The same derivative as ``backward``, written with minigrad's own ops on tensors, so
-        that the gradients it returns have a graph and can be differentiated again
-        (``backward(create_graph=True)``). Ops that do not define it refuse, naming themselves."""
-        raise NotImplementedError(
-            f"{self.name} cannot be differentiated twice yet (create_graph=True): it has no backward_graph")
+    # ----- what forward leaves for backward ---------------------------------------------
+    def save_for_backward(self, *arrays):
+        """In forward: keep these inputs (or the output) for backward, which reads them back
+        with ``self.saved_tensors``, as in PyTorch."""
+        self._saved = arrays
 
-    def input_tensor(self, i, array):
-        """Input ``i`` as a tensor in the graph, for backward_graph: the leaf itself, or the
-        saved ``array`` as the output of the op that made it (so gradients flow on to that op)."""
-        parent = self.parents[i]
+    @property
+    def saved_tensors(self):
+        """What forward saved: the arrays themselves at first order; under create_graph the
+        tensors in the graph that they are (a leaf, an earlier op's output, or this op's)."""
+        if not _graph_backward:
+            return self._saved
+        return tuple(self._graph_node_of(role, array) for role, array in zip(self._roles, self._saved))
+
+    def keep(self, compute, *inputs, **constants):
+        """In forward: ``compute(*inputs, **constants)``, kept for backward (x̂ in batch norm,
+        an LSTM's gates). ``compute`` must be written on operators and ops/both.py's functions,
+        so that under create_graph ``kept`` can run it again on tensors: there the values
+        depend on the inputs, and the second derivative must see that."""
+        values = compute(*inputs, **constants)
+        self._keep = (values, compute, constants)
+        return values
+
+    def kept(self, *inputs):
+        """In backward: what ``keep`` computed; under create_graph computed again from
+        ``inputs`` (the tensors of saved_tensors)."""
+        values, compute, constants = self._keep
+        return compute(*inputs, **constants) if _graph_backward else values
+
+    def _graph_node_of(self, role, array):
+        """A saved array as a tensor in the graph: input ``role`` (the leaf itself, or a tensor
+        made by the op that made it), or for role -1 this op's output."""
+        parent = self if role < 0 else self.parents[role]
         if isinstance(parent, Tensor):
             return parent
         t = Tensor(array)
         if parent is not None:
             t._ctx, t.requires_grad = parent, True
-        return t
-
-    def output_tensor(self, array):
-        """This op's saved output ``array`` as a tensor in the graph (made by this op)."""
-        t = Tensor(array)
-        t._ctx, t.requires_grad = self, True
         return t
 
     @property
@@ -109,19 +160,22 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         tensors = _as_tensors(inputs)
-        # The one dispatch point of the two rooms: with the fast kernels selected (the
-        # default), an op that has a fast twin in minigrad/fast/ runs as that twin, a
-        # subclass with the same inputs and outputs; otherwise the code of cls itself.
-        fn = fast.twin(cls, tensors[0].data if tensors else None)()
+        # The one dispatch point of the two rooms: an installed kernel choice (the fast room
+        # installs one when it is imported) may run the op as a twin, a subclass with the
+        # same inputs and outputs; otherwise the code of cls itself.
+        fn = (cls if _kernel_choice is None else _kernel_choice(cls, tensors[0].data if tensors else None))()
         needs = tuple([t.requires_grad for t in tensors]) if _grad_enabled else ()
         requires_grad = True in needs
+        arrays = [t.data for t in tensors]
         if requires_grad:
             if len(tensors) > 1:
                 _check_same_float_dtype(cls.__name__, tensors)
+                _distinct_arrays(arrays, tensors)
             fn.needs_input_grad = needs
         else:
             fn.needs_input_grad = (False,) * len(tensors)
-        out = Tensor(fn.forward(*[t.data for t in tensors], **params))
+        result = fn.forward(*arrays, **params)
+        out = Tensor(result)
         if requires_grad:
             out.requires_grad = True
             out._ctx = fn
@@ -129,12 +183,42 @@ class Function:
             fn.output_meta = (out.data.shape, out.data.dtype)     # what its gradient must fit
             fn.input_refs = tuple(map(weakref.ref, tensors))      # for the in-place check,
             fn.input_versions = tuple(map(_version_of, tensors))  # without keeping them alive
+            fn.output_id = id(result)                             # (see _check_differentiable)
+            if fn._saved is not None:
+                fn._roles = _roles_of(fn, arrays, result)
         return out
 
     def release(self):
         """Drop saved arrays and input references once the graph has been used."""
         self.__dict__.clear()
         self._freed = True
+
+
+def _distinct_arrays(arrays, tensors):
+    """Two inputs with the same array but different tensors (``x * x.detach()``) get array
+    objects of their own, so that save_for_backward can tell which input it was given."""
+    for i in range(1, len(arrays)):
+        for j in range(i):
+            if arrays[i] is arrays[j] and tensors[i] is not tensors[j]:
+                arrays[i] = arrays[i].view()
+                break
+
+
+def _roles_of(fn, arrays, out):
+    """For each array forward saved: the index of the input it is, or -1 for the output."""
+    roles = []
+    for saved in fn._saved:
+        for i, a in enumerate(arrays):
+            if saved is a:
+                roles.append(i)
+                break
+        else:
+            if saved is not out:
+                raise GradientError(f"{fn.name}.forward saved an array that is neither one of its inputs nor its "
+                                    f"output: save_for_backward takes those; compute intermediate values with "
+                                    f"self.keep(...)")
+            roles.append(-1)
+    return tuple(roles)
 
 
 def _node_of(t):
@@ -300,48 +384,35 @@ def queue_callback(fn):
 
 
 def _backpropagate(roots, root_grads, retain_graph, capture=None, create_graph=False):
-    """The chain rule, op by op from the roots back. Each node's gradient is complete when
-    its turn comes (every op that used its output comes later in the graph, so earlier in
-    this walk). Without ``capture``, leaves add their gradient into ``.grad``; with it, the
-    gradients of the ``capture`` tensors are returned (by node id) and no ``.grad`` is changed.
+    """The chain rule, node by node from the roots back, in three steps:
 
-    With ``create_graph`` each op's gradient comes from its backward_graph instead: minigrad
-    ops on tensors, recorded like any forward pass, so the gradients have a graph and can be
-    differentiated again. The graph is then kept (a second backward will walk it), and the
-    fast kernels' array code cannot take part: an op that ran as a twin with its own forward
-    refuses, naming the switch to the reference kernels."""
+        1. a node's gradient is complete when its turn comes (every op that used its output
+           comes later in the graph, so earlier in this walk): its tensor receives it;
+        2. an op's backward turns it into one gradient per input;
+        3. each input adds its gradient to what it has received so far.
+
+    Step 1 is where the extras live (`_arrive`): hooks, ``.grad`` for leaves, and with
+    ``capture`` (grad()) the gradients returned by node id instead of written to ``.grad``.
+    With ``create_graph`` the gradients are tensors and each backward runs on tensors
+    (`_input_gradients`), recorded like a forward pass, so they can be differentiated again;
+    the graph is then kept, for the backward that will walk it."""
     grads, nodes = _root_gradients(roots, root_grads, as_tensors=create_graph)
     wanted = None if capture is None else {id(_node_of(t)) for t in capture}
     captured = {}
     try:
-        with set_grad_enabled(True) if create_graph else contextlib.nullcontext():
+        with _building_graph(create_graph):
             for node in reversed(_topological_order(nodes)):
                 g = grads.pop(id(node), None)
                 if g is None:
                     continue
-                g = _arrive(node, g, wanted, captured)
+                g = _arrive(node, g, wanted, captured)                                # 1
                 if not isinstance(node, Function):
                     continue  # a leaf: nothing further back
-                fn = node
-                if create_graph:
-                    _refuse_fast_twin(fn)
-                _check_versions(fn)
-                input_grads = fn.backward_graph(g) if create_graph else fn.backward(g)
-                if not isinstance(input_grads, tuple):
-                    input_grads = (input_grads,)
-                if len(input_grads) != len(fn.parents):
-                    raise GradientError(
-                        f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
-                        f"for {len(fn.parents)} inputs"
-                    )
-                for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads)):
-                    if not needed or pg is None or parent is None:
-                        continue
-                    pg = _checked_gradient(fn, i, parent, pg)
-                    key = id(parent)
-                    grads[key] = pg if key not in grads else grads[key] + pg
+                for parent, input_grad in _input_gradients(node, g, create_graph):   # 2
+                    key = id(parent)                                                  # 3
+                    grads[key] = input_grad if key not in grads else grads[key] + input_grad
                 if not retain_graph and not create_graph:
-                    fn.release()
+                    node.release()
     except BaseException:
         _end_of_backward.clear()  # a failed backward's callbacks must not run after the next one
         raise
@@ -350,12 +421,54 @@ def _backpropagate(roots, root_grads, retain_graph, capture=None, create_graph=F
     return captured
 
 
-def _refuse_fast_twin(fn):
-    cls = type(fn)
-    if cls.__module__.startswith(__package__ + ".fast") and "forward" in vars(cls):
-        raise RuntimeError(f"{fn.name} ran its fast kernel, whose backward works on arrays only, so its gradient "
-                           f"cannot be differentiated again; run the model under minigrad.use_kernels('reference') "
-                           f"(or MINIGRAD_KERNELS=reference) to use create_graph=True")
+@contextlib.contextmanager
+def _building_graph(create_graph):
+    """Inside: ops record a graph (even under no_grad) and saved values come back as tensors."""
+    global _graph_backward
+    if not create_graph:
+        yield
+        return
+    previous, _graph_backward = _graph_backward, True
+    try:
+        with set_grad_enabled(True):
+            yield
+    finally:
+        _graph_backward = previous
+
+
+def _input_gradients(fn, g, create_graph):
+    """Op ``fn``'s backward on gradient ``g``: (input node, its gradient) for every input that
+    wants one, each checked against the input's shape and dtype."""
+    if create_graph:
+        _check_differentiable(fn)
+    _check_versions(fn)
+    input_grads = fn.backward(g)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(fn.parents):
+        raise GradientError(f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
+                            f"for {len(fn.parents)} inputs")
+    return [(parent, _checked_gradient(fn, i, parent, pg))
+            for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads))
+            if needed and pg is not None and parent is not None]
+
+
+def _check_differentiable(fn):
+    """Refuse, naming the op, a backward that cannot build a graph: one whose class says so
+    (a fast twin's array kernels), or an op that kept an input on ``self`` instead of saving it (its backward would
+    take that input for a constant, and the second derivative would be silently wrong)."""
+    if not type(fn).differentiable_backward:
+        raise RuntimeError(f"{fn.name} cannot be differentiated twice (create_graph=True): its backward works on "
+                           f"arrays only (differentiable_backward = False). If it is a fast kernel, run the model "
+                           f"under minigrad.use_kernels('reference') (or MINIGRAD_KERNELS=reference)")
+    inputs = [ref() for ref in fn.input_refs]
+    for name, value in vars(fn).items():
+        kept_input = any(t is not None and value is t.data for t in inputs)
+        if kept_input or id(value) == fn.output_id:  # (an array alive on self: its id is the output's only if it is it)
+            raise RuntimeError(f"{fn.name} cannot be differentiated twice (create_graph=True): its forward kept "
+                               f"{'an input' if kept_input else 'its output'} as self.{name}, which its backward would "
+                               f"take for a constant; save it with self.save_for_backward(...) and read it back from "
+                               f"self.saved_tensors")
 
 
 def _root_gradients(roots, root_grads, as_tensors=False):
@@ -556,26 +669,6 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, target):
-        """``.to('cuda')``, ``.to('cpu')`` or ``.to(np.float64)``: a new tensor, same graph."""
-        from . import ops
-
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            return ops.to_device(self, target)
-        return ops.cast(self, target)
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
         extras = []
@@ -618,10 +711,6 @@ class Tensor:
 
     def dim(self):
         return self.data.ndim
-
-    def clone(self):
-        """A copy of the data that stays in the graph (the gradient flows back to self)."""
-        return ops.mul(self, 1)
 
     # ----- in place: change this tensor's data ------------------------------------------
     def modify_in_place(self, new_values, op):
@@ -694,223 +783,6 @@ class Tensor:
         self.data[index] = _data(value)  # only the indexed elements are written
         self._version += 1
 
-    # ----- operators and methods: thin calls into minigrad.ops --------------------------
-    def __add__(self, other):
-        return ops.add(self, other)
-
-    def __radd__(self, other):
-        return ops.add(other, self)
-
-    def __sub__(self, other):
-        return ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return ops.sub(other, self)
-
-    def __mul__(self, other):
-        return ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return ops.div(other, self)
-
-    def __pow__(self, exponent):
-        return ops.pow(self, exponent)
-
-    def __rpow__(self, base):
-        return ops.pow(base, self)
-
-    def __matmul__(self, other):
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return ops.matmul(other, self)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __abs__(self):
-        return ops.abs(self)
-
-    def __getitem__(self, index):
-        return ops.getitem(self, index)
-
-    # Comparisons give boolean tensors outside the graph (they have no useful gradient).
-    def __lt__(self, other):
-        return Tensor(self.data < _data(other))
-
-    def __le__(self, other):
-        return Tensor(self.data <= _data(other))
-
-    def __gt__(self, other):
-        return Tensor(self.data > _data(other))
-
-    def __ge__(self, other):
-        return Tensor(self.data >= _data(other))
-
-    def __eq__(self, other):
-        return Tensor(self.data == _data(other))
-
-    def __ne__(self, other):
-        return Tensor(self.data != _data(other))
-
-    def exp(self):
-        return ops.exp(self)
-
-    def log(self):
-        return ops.log(self)
-
-    def sqrt(self):
-        return ops.sqrt(self)
-
-    def abs(self):
-        return ops.abs(self)
-
-    def relu(self):
-        return ops.relu(self)
-
-    def sigmoid(self):
-        return ops.sigmoid(self)
-
-    def tanh(self):
-        return ops.tanh(self)
-
-    def sin(self):
-        return ops.sin(self)
-
-    def cos(self):
-        return ops.cos(self)
-
-    def gather(self, dim, index):
-        return ops.gather(self, dim, index)
-
-    def scatter_add(self, dim, index, src):
-        return ops.scatter_add(self, dim, index, src)
-
-    def prod(self, dim=None, keepdim=False, **numpy_names):
-        return ops.prod(self, dim, keepdim, **numpy_names)
-
-    def expand(self, *sizes):
-        return ops.expand(self, *sizes)
-
-    def repeat(self, *repeats):
-        return ops.repeat(self, *repeats)
-
-    def chunk(self, chunks, dim=0):
-        return ops.chunk(self, chunks, dim)
-
-    def masked_fill(self, mask, value):
-        return ops.masked_fill(self, mask, value)
-
-    def logsumexp(self, dim, keepdim=False):
-        return ops.logsumexp(self, dim, keepdim)
-
-    def norm(self, p=2, dim=None, keepdim=False):
-        return ops.norm(self, p, dim, keepdim)
-
-    def any(self, dim=None, keepdim=False):
-        return Tensor(self.data.any(axis=dim, keepdims=keepdim))
-
-    def all(self, dim=None, keepdim=False):  # noqa: A003 - PyTorch's name
-        return Tensor(self.data.all(axis=dim, keepdims=keepdim))
-
-    def __and__(self, other):
-        return Tensor(self.data & _data(other))
-
-    def __or__(self, other):
-        return Tensor(self.data | _data(other))
-
-    def __xor__(self, other):
-        return Tensor(self.data ^ _data(other))
-
-    def __invert__(self):
-        return Tensor(~self.data)
-
-    def half(self):
-        return self.to(np.float16)
-
-    def long(self):
-        """An int64 copy, outside the graph (integers carry no gradient)."""
-        return Tensor(self.data.astype(np.int64))
-
-    def int(self):  # noqa: A003 - PyTorch's name
-        return Tensor(self.data.astype(np.int32))
-
-    def bool(self):  # noqa: A003 - PyTorch's name
-        return Tensor(self.data.astype(bool))
-
-    def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
-        return ops.clip(self, min, max)
-
-    clamp = clip
-
-    def softmax(self, dim=None, **numpy_names):
-        return ops.softmax(self, dim, **numpy_names)
-
-    def log_softmax(self, dim=None, **numpy_names):
-        return ops.log_softmax(self, dim, **numpy_names)
-
-    def sum(self, dim=None, keepdim=False, **numpy_names):
-        return ops.sum(self, dim, keepdim, **numpy_names)
-
-    def mean(self, dim=None, keepdim=False, **numpy_names):
-        return ops.mean(self, dim, keepdim, **numpy_names)
-
-    def max(self, dim=None, keepdim=False, **numpy_names):
-        """The largest value; along ``dim``, the pair (values, indices), as in PyTorch."""
-        return ops.max(self, dim, keepdim, **numpy_names)
-
-    def min(self, dim=None, keepdim=False, **numpy_names):
-        return ops.min(self, dim, keepdim, **numpy_names)
-
-    def amax(self, dim=None, keepdim=False, **numpy_names):
-        return ops.amax(self, dim, keepdim, **numpy_names)
-
-    def amin(self, dim=None, keepdim=False, **numpy_names):
-        return ops.amin(self, dim, keepdim, **numpy_names)
-
-    def var(self, dim=None, keepdim=False, correction=1, **numpy_names):
-        return ops.var(self, dim, keepdim, correction, **numpy_names)
-
-    def std(self, dim=None, keepdim=False, correction=1, **numpy_names):
-        return ops.std(self, dim, keepdim, correction, **numpy_names)
-
-    def argmax(self, dim=None, keepdim=False, **numpy_names):
-        return ops.argmax(self, dim, keepdim, **numpy_names)
-
-    def argmin(self, dim=None, keepdim=False, **numpy_names):
-        return ops.argmin(self, dim, keepdim, **numpy_names)
-
-    def reshape(self, *shape):
-        return ops.reshape(self, *shape)
-
-    view = reshape
-
-    def permute(self, *dims):
-        return ops.permute(self, *dims)
-
-    def transpose(self, dim0=-2, dim1=-1):
-        return ops.transpose(self, dim0, dim1)
-
-    @property
-    def T(self):
-        return ops.permute(self, tuple(reversed(range(self.ndim))))
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        return ops.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, dim=None, **numpy_names):
-        return ops.squeeze(self, dim, **numpy_names)
-
-    def unsqueeze(self, dim=None, **numpy_names):
-        return ops.unsqueeze(self, dim, **numpy_names)
-
-
 class _HookHandle:
     _next_key = 0
 
@@ -939,6 +811,3 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
 def from_numpy(array):
     """A Tensor that shares ``array``'s memory (as torch.from_numpy)."""
     return Tensor(np.asarray(array))
-
-
-from . import ops  # noqa: E402  (the ops need Tensor and Function, defined above)

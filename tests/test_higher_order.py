@@ -11,7 +11,7 @@ from layer_recipes import LAYER_RECIPES
 from op_recipes import RECIPES, torch
 from recipe_checks import assert_close, draw_inputs
 
-UNSUPPORTED = set()  # ops without a backward_graph: they must refuse, naming themselves (none now)
+UNSUPPORTED = set()  # ops whose backward cannot run on tensors: they must refuse, naming themselves (none now)
 ALL = RECIPES + [r for r in LAYER_RECIPES if r.name != "conv2d_direct"]  # (the direct path is a fast-kernel path)
 recipes = pytest.mark.parametrize("recipe", ALL, ids=[r.name for r in ALL])
 
@@ -29,7 +29,7 @@ def test_second_derivative_matches_finite_differences_of_the_first(recipe, data)
     arrays, params, _ = draw_inputs(data, recipe)
     inputs = [mg.tensor(a, requires_grad=True) for a in arrays]
     if recipe.name in UNSUPPORTED:
-        with pytest.raises(NotImplementedError, match="cannot be differentiated twice"):
+        with pytest.raises(RuntimeError, match="cannot be differentiated twice"):
             mg.gradgradcheck(lambda *xs: recipe.fn(*xs, **params), *inputs)
         return
     assert mg.gradgradcheck(lambda *xs: recipe.fn(*xs, **params), *inputs)
@@ -117,7 +117,8 @@ def test_the_fast_kernels_refuse_a_graph_and_name_the_switch():
             pytest.skip("Numba is not installed: the fast mode runs the reference code")
 
 
-def test_an_op_without_backward_graph_refuses_naming_itself():
+def test_an_op_that_keeps_its_input_on_self_refuses_naming_itself():
+    # its backward would take self.x for a constant: a silently wrong second derivative
     class Cube(mg.Function):
         def forward(self, x):
             self.x = x
@@ -127,8 +128,49 @@ def test_an_op_without_backward_graph_refuses_naming_itself():
             return 3 * g * self.x ** 2
 
     x = mg.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(NotImplementedError, match="Cube cannot be differentiated twice"):
+    with pytest.raises(RuntimeError, match=r"Cube cannot be differentiated twice.*self\.x.*save_for_backward"):
         mg.grad(Cube.apply(x).sum(), [x], create_graph=True)
+    assert mg.gradcheck(Cube.apply, mg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True))  # first order works
+
+
+def test_a_users_op_with_save_for_backward_has_a_second_derivative():
+    class Cube(mg.Function):
+        """y = x³.   dx = 3x² g."""
+
+        def forward(self, x):
+            self.save_for_backward(x)
+            return x ** 3
+
+        def backward(self, g):
+            x, = self.saved_tensors
+            return 3 * g * x ** 2
+
+    x = mg.tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    assert mg.gradgradcheck(Cube.apply, x)
+    g, = mg.grad(Cube.apply(x).sum(), [x], create_graph=True)
+    g2, = mg.grad(g.sum(), [x])
+    np.testing.assert_allclose(g2.numpy(), 6 * x.numpy())
+
+
+def test_saving_an_array_that_is_no_input_nor_output_is_refused_naming_the_op():
+    class Twice(mg.Function):
+        def forward(self, x):
+            self.save_for_backward(x * 1)
+            return 2 * x
+
+        def backward(self, g):
+            return 2 * g
+
+    with pytest.raises(mg.GradientError, match="Twice.forward saved an array that is neither"):
+        Twice.apply(mg.tensor([1.0], requires_grad=True))
+
+
+def test_a_detached_copy_of_the_same_array_stays_a_constant_in_the_second_derivative():
+    # x * x.detach() shares one array between its two inputs; d²/dx² (x · c) = 0, not 2
+    x = mg.tensor(np.array([1.5, -2.0]), requires_grad=True)
+    g, = mg.grad((x * x.detach()).sum(), [x], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), x.numpy())
+    assert not g.requires_grad or mg.grad(g.sum(), [x], allow_unused=True)[0] is None
 
 
 def test_backward_with_create_graph_gives_gradients_with_a_graph():
@@ -159,7 +201,7 @@ def test_hooks_and_retain_grad_see_the_gradients_with_a_graph():
     np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * np.cos(x.numpy() ** 2))
 
 
-# ----- the ops that exist for backward_graph: im2col, col2im and the scatter of getitem ------
+# ----- the ops that exist for backward on tensors: im2col, col2im and the scatter of getitem -
 
 @st.composite
 def window_geometry(draw):
@@ -196,3 +238,25 @@ def test_the_scatter_behind_getitems_second_derivative_passes_gradcheck(data):
     taken = arrays[0][params["index"]]
     g = mg.tensor(rng.standard_normal(taken.shape), requires_grad=True)
     assert mg.gradcheck(lambda g: ScatterIndex.apply(g, shape=arrays[0].shape, index=params["index"]) ** 2, g)
+
+
+@pytest.mark.parametrize("padding_idx", [3, -1])
+def test_the_padding_row_gets_no_gradient_at_any_order(padding_idx):
+    # PyTorch: padding_idx=-1 is the last row; neither the first derivative nor one built
+    # with create_graph may reach it
+    rng = np.random.default_rng(0)
+    table = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    indices = np.array([[0, 3], [3, 1]])
+    out = mg.embedding(indices, table, padding_idx=padding_idx)
+    weights = mg.tensor(rng.standard_normal(out.shape))
+    first, = mg.grad((out * out * weights).sum(), [table], create_graph=True)
+    np.testing.assert_array_equal(first.numpy()[3], 0)
+    second, = mg.grad((first * first).sum(), [table])
+    np.testing.assert_array_equal(second.numpy()[3], 0)
+    assert np.abs(second.numpy()[:3]).sum() > 0
+    if torch is not None:
+        theirs = torch.tensor(table.numpy(), requires_grad=True)
+        out_t = torch.nn.functional.embedding(torch.tensor(indices), theirs, padding_idx=padding_idx)
+        first_t, = torch.autograd.grad((out_t * out_t * torch.tensor(weights.numpy())).sum(), theirs, create_graph=True)
+        second_t, = torch.autograd.grad((first_t * first_t).sum(), theirs)
+        np.testing.assert_allclose(second.numpy(), second_t.numpy(), rtol=1e-10)

@@ -1,5 +1,6 @@
-"""minigrad.fast.process: the only process-wide settings `import minigrad` changes, the one
-switch that turns them off, and what the malloc setting is for (freed memory reused)."""
+"""minigrad.fast.process: `import minigrad` changes nothing in the process; `tune_process()`
+changes exactly the listed settings, the one switch turns them off, and what the malloc
+setting is for (freed memory reused)."""
 import json
 import os
 import platform
@@ -19,6 +20,8 @@ import numpy as np
 if sys.argv[1] == "tuned":
     from minigrad.fast.process import tune_malloc
     assert tune_malloc()
+if sys.argv[1] == "imported":
+    import minigrad
 def page_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 sizes = (1 << 20, 1 << 19, 5 << 20, 3 << 18)      # float64 arrays of 8, 4, 40 and 6 MB (40 MB:
@@ -32,9 +35,11 @@ print(page_faults() - before)
 """
 
 IMPORT = """
-import json, os
+import json, os, sys
 before = dict(os.environ)
 import minigrad
+if sys.argv[1] == "tune":
+    minigrad.tune_process()
 after = dict(os.environ)
 changed = {k: v for k, v in after.items() if before.get(k) != v}
 print(json.dumps({"changed": changed, "tuned": minigrad.fast.process.tuned()}))
@@ -47,11 +52,12 @@ def page_faults_of_steps(mode):
     return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
-def import_minigrad(**environment):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY",
-                                                            "MINIGRAD_KERNELS", "MINIGRAD_TUNE_PROCESS")}
+def import_minigrad(then="nothing", **environment):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "MINIGRAD_KERNELS",
+                                                            "MINIGRAD_TUNE_PROCESS")}
     env.update(environment)
-    result = subprocess.run([sys.executable, "-c", IMPORT], capture_output=True, text=True, check=True, env=env)
+    result = subprocess.run([sys.executable, "-c", IMPORT, then], capture_output=True, text=True, check=True,
+                            env=env)
     return json.loads(result.stdout)
 
 
@@ -62,19 +68,30 @@ def test_tuned_malloc_reuses_freed_arrays_without_page_faults():
     assert tuned < 0.1 * default, (tuned, default)
 
 
-def test_import_changes_exactly_the_listed_environment_variables():
-    result = import_minigrad()
+def test_import_changes_nothing_in_the_process():
+    assert import_minigrad() == {"changed": {}, "tuned": {}}
+
+
+@glibc
+def test_import_leaves_malloc_as_it_is():
+    # the tuned setting would bring page faults down tenfold (the test above); importing must not
+    assert page_faults_of_steps("imported") > 0.5 * page_faults_of_steps("default")
+
+
+def test_tune_process_changes_exactly_the_listed_environment_variables():
+    result = import_minigrad("tune")
     assert result["changed"] == process.ENVIRONMENT
     assert set(result["tuned"]) - {"malloc"} == set(process.ENVIRONMENT)
 
 
 def test_a_variable_the_user_set_is_left_as_it_is():
-    assert "OPENBLAS_THREAD_TIMEOUT" not in import_minigrad(OPENBLAS_THREAD_TIMEOUT="100")["tuned"]
+    result = import_minigrad("tune", OMP_WAIT_POLICY="ACTIVE")
+    assert "OMP_WAIT_POLICY" not in result["tuned"] and result["changed"] == {}
 
 
 @pytest.mark.parametrize("switch", [{"MINIGRAD_TUNE_PROCESS": "0"}, {"MINIGRAD_KERNELS": "reference"}])
 def test_one_switch_turns_every_setting_off(switch):
-    assert import_minigrad(**switch) == {"changed": {}, "tuned": {}}
+    assert import_minigrad("tune", **switch) == {"changed": {}, "tuned": {}}
 
 
 @glibc

@@ -45,6 +45,8 @@ import argparse
 import json
 import pathlib
 
+import minigrad as mg
+
 from . import data as gec
 from .decode import correct, tune_margin
 from .evaluate import evaluate_sets, print_results
@@ -101,6 +103,7 @@ def main(argv=None):
         p.add_argument("--no-progress", action="store_true")
     sub.choices["correct"].add_argument("sentences", nargs="+")
     args = parser.parse_args(argv)
+    mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     out = pathlib.Path(args.out)
     if args.command == "train":
         train(args)

@@ -16,6 +16,7 @@ as torch.distributed's do.
 """
 import atexit
 import sys
+import time
 
 import numpy as np
 
@@ -118,7 +119,9 @@ def abort_other_ranks(code):
     """End every rank of the job (MPI_Abort) if this process is one of several: called on
     an error that stops this rank, so that no other rank waits for it in a collective."""
     if _group is not None and _group.size > 1:
+        sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(0.5)  # the launcher forwards this rank's last words before the abort ends it
         _group.abort(code)
 
 

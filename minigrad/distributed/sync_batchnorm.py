@@ -23,6 +23,8 @@ class SyncBatchNormStep(Function):
     this rank's own: the averaging of parameter gradients combines them.
     """
 
+    differentiable_backward = False  # its backward sums arrays across the ranks
+
     def forward(self, x, gamma, beta, running_mean=None, running_var=None, momentum=0.1, eps=1e-5, group=None):
         self.axes, shape = check_batch_norm_inputs(x, gamma, beta, True)
         xp = get_array_module(x)

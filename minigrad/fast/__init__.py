@@ -17,10 +17,11 @@ One switch selects the kernels for every op at once:
 "fast" is the default. Where a twin cannot run (Numba is not installed, for the CPU twins)
 its op runs the reference code. The reference mode never imports Numba.
 
-The dispatch point is `Function.apply` in tensor.py, which asks `twin(cls, array)` which
-class to run on its first input's array: two dictionary look-ups per op. Nothing here
-imports NumPy or Numba at import time: `import minigrad` loads this module before NumPy
-(process.py explains why).
+The dispatch point is `Function.apply` in tensor.py. The engine does not know this room:
+it offers a hook (`install_kernel_choice`), and importing this package installs `twin` in
+it, which answers which class runs an op on its first input's array (two dictionary
+look-ups per op). Without this package every op runs its own code. Nothing here imports
+Numba at import time, and nothing changes the process until `process.tune()` is called.
 """
 import contextlib
 import os
@@ -112,3 +113,8 @@ def _table_for(kind):
             })
     _tables[_mode][kind] = table
     return table
+
+
+from ..tensor import install_kernel_choice  # noqa: E402  (the fast room plugs into the engine's hook)
+
+install_kernel_choice(twin)

@@ -54,8 +54,8 @@ def _tanh(g, y, dx):
 
 def backward(kernel, g, y):
     """dx from one loop over g and the saved output y, for large arrays; None for small ones
-    (the caller then runs the reference's NumPy expression)."""
-    if g.shape != y.shape or g.dtype != y.dtype or y.size < LOOP_MIN_SIZE:
+    and for tensors (create_graph: the caller then runs the reference's lines)."""
+    if not isinstance(g, np.ndarray) or g.shape != y.shape or g.dtype != y.dtype or y.size < LOOP_MIN_SIZE:
         return None
     dx = np.empty_like(y, order="C")
     kernel(np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1))
@@ -76,8 +76,8 @@ class ReLU(reference.ReLU):
         return y
 
     def backward(self, g):
-        if g.shape != self.positive.shape or g.size < LOOP_MIN_SIZE:
-            return super().backward(g)
+        if not isinstance(g, np.ndarray) or g.shape != self.positive.shape or g.size < LOOP_MIN_SIZE:
+            return super().backward(g)  # (a tensor g: create_graph, the reference's lines build the graph)
         dx = np.empty(g.shape, dtype=g.dtype)
         _relu(np.ascontiguousarray(g).reshape(-1), self.positive.reshape(-1), dx.reshape(-1))
         return dx
@@ -105,15 +105,15 @@ class Sigmoid(reference.Sigmoid):
             np.reciprocal(part, out=part)
 
         parallel.run_on_workers(sigmoid_piece, len(pieces))
-        self.y = y
+        self.save_for_backward(y)
         return y
 
     def backward(self, g):
-        dx = backward(_sigmoid, g, self.y)
+        dx = backward(_sigmoid, g, self.saved_tensors[0])
         return super().backward(g) if dx is None else dx
 
 
 class Tanh(reference.Tanh):
     def backward(self, g):
-        dx = backward(_tanh, g, self.y)
+        dx = backward(_tanh, g, self.saved_tensors[0])
         return super().backward(g) if dx is None else dx

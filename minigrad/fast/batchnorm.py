@@ -110,6 +110,8 @@ class BatchNorm(reference.BatchNorm):
     no gradient wanted) folds the running statistics into one scale and shift per channel,
     y = x·(γ/σ) + (β - μγ/σ), one parallel pass instead of the reference's four. Eval mode
     with gradients runs the reference."""
+    differentiable_backward = False  # array kernels: a first-order backward only
+
 
     def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5):
         self.fused = training and x.dtype.kind == "f"

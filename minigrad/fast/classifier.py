@@ -80,19 +80,23 @@ class LogSoftmax(activation.LogSoftmax):
     def forward(self, x, axis=-1):
         if axis not in (1, -1) or not _float_rows(x, SMALL_SIZE):
             return super().forward(x, axis)
-        self.axis, self.y = axis, np.empty(x.shape, dtype=x.dtype)
-        _log_softmax(x, self.y)
-        return self.y
+        self.axis, y = axis, np.empty(x.shape, dtype=x.dtype)
+        _log_softmax(x, y)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        if self.axis not in (1, -1) or not _float_rows(self.y, SMALL_SIZE):
-            return super().backward(g)
-        dx = np.empty_like(self.y)
-        _log_softmax_backward(g, self.y, dx)
+        y, = self.saved_tensors
+        if not isinstance(g, np.ndarray) or self.axis not in (1, -1) or not _float_rows(y, SMALL_SIZE):
+            return super().backward(g)  # (a tensor g: create_graph, the reference's lines build the graph)
+        dx = np.empty_like(y)
+        _log_softmax_backward(g, y, dx)
         return dx
 
 
 class NLLLoss(loss.NLLLoss):
+    differentiable_backward = False  # its loop's bookkeeping is not the reference's
+
     def forward(self, logp, target=None, reduction="mean", ignore_index=-100, weight=None):
         self.looped = (_float_rows(logp) and weight is None and target.ndim == 1 and target.dtype.kind in "iu"
                        and len(target) == len(logp))

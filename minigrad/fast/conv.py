@@ -54,6 +54,8 @@ def l2_cache_bytes(cache_dir="/sys/devices/system/cpu/cpu0/cache", default=512 <
 
 
 class Conv2d(reference.Conv2d):
+    differentiable_backward = False  # array kernels: a first-order backward only
+
     #: Bytes of column matrix per chunk on the CPU (at most); the GPU takes the whole batch at once.
     #: Twice a core's L2 cache: a chunk's columns, their gradient and the products' panels then
     #: stay in that core's caches while the two workers run. 4 MB chunks (the old fixed size)

@@ -253,6 +253,8 @@ def avg_pool_backward(g, kernel, stride, padding, x_shape):
 
 
 class MaxPool2d(reference.MaxPool2d):
+    differentiable_backward = False  # array kernels: a first-order backward only
+
     def forward(self, x, kernel_size=2, stride=None, padding=0):
         self.geometry, out_shape = reference.window_geometry("max_pool2d", x, kernel_size, stride, padding)
         self.x_shape = x.shape
@@ -264,6 +266,8 @@ class MaxPool2d(reference.MaxPool2d):
 
 
 class AvgPool2d(reference.AvgPool2d):
+    differentiable_backward = False  # array kernels: a first-order backward only
+
     def forward(self, x, kernel_size=2, stride=None, padding=0):
         self.geometry, out_shape = reference.window_geometry("avg_pool2d", x, kernel_size, stride, padding)
         self.x_shape = x.shape

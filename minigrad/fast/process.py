@@ -1,17 +1,13 @@
-"""Every process-wide setting minigrad changes, in one place, with one off switch.
+"""Every process-wide setting minigrad can change, in one place, changed only when asked.
 
-`import minigrad` calls `tune()` before it imports NumPy. With the fast kernels (the default)
-it changes these three settings, each for the speed of the fast kernels; nothing else in
-minigrad touches the process:
+`import minigrad` changes nothing in the process. A training script that wants the fast
+kernels' best speed calls ``minigrad.tune_process()`` once, before its first step (the
+examples and benchmarks do). With the fast kernels (the default) it changes two settings:
 
-  OPENBLAS_THREAD_TIMEOUT=4   (environment; only if unset) OpenBLAS's worker threads keep
-      spinning for a while after each matrix product, and the Numba kernels that run next
-      (im2col, col2im, pooling) then share the cores with spinning threads and take twice as
-      long. A short timeout lets them sleep. OpenBLAS reads it when NumPy first loads it, so
-      it only takes effect if minigrad is imported before NumPy.
-  OMP_WAIT_POLICY=PASSIVE     (environment; only if unset) the same for the OpenMP threads
-      of Numba's parallel loops, which would otherwise spin between kernels and steal the
-      cores the next matrix product needs. Read when Numba starts its threads.
+  OMP_WAIT_POLICY=PASSIVE     (environment; only if unset) OpenMP's worker threads, which run
+      Numba's parallel loops, otherwise keep spinning for a while after each loop and steal
+      the cores that the next matrix product needs. Read when Numba starts its threads, at
+      the first parallel loop: call tune_process() before that.
   glibc malloc settings       (mallopt: M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GB)
       every op of a training step allocates its output afresh, and the previous step's
       arrays of the same sizes were just freed. By default glibc maps each large block
@@ -24,15 +20,19 @@ minigrad touches the process:
       after a peak stays with the process, as in the caching allocators of the big
       frameworks. Linux with glibc only.
 
-MINIGRAD_TUNE_PROCESS=0 in the environment switches all three off; so does choosing the
-reference kernels with MINIGRAD_KERNELS=reference (they gain nothing from them).
-`tuned()` lists what this process was given.
+Settings that a library reads when it is loaded cannot be changed from here once minigrad
+(and so NumPy) is imported: OpenBLAS's OPENBLAS_THREAD_TIMEOUT is one; set it in the
+environment before Python starts if you want it.
+
+MINIGRAD_TUNE_PROCESS=0 in the environment makes tune_process() change nothing; so does
+choosing the reference kernels (they gain nothing from these settings). `tuned()` lists what
+this process was given.
 """
 import ctypes
 import os
 import platform
 
-ENVIRONMENT = {"OPENBLAS_THREAD_TIMEOUT": "4", "OMP_WAIT_POLICY": "PASSIVE"}
+ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 # From glibc's <malloc.h>.
 M_TRIM_THRESHOLD = -1
@@ -44,12 +44,15 @@ _applied = {}
 
 
 def wanted():
-    """True unless MINIGRAD_TUNE_PROCESS=0 or MINIGRAD_KERNELS=reference."""
-    return os.environ.get("MINIGRAD_TUNE_PROCESS", "1") != "0" and os.environ.get("MINIGRAD_KERNELS") != "reference"
+    """True unless MINIGRAD_TUNE_PROCESS=0 or the reference kernels are selected."""
+    from . import get_kernels
+
+    return os.environ.get("MINIGRAD_TUNE_PROCESS", "1") != "0" and get_kernels() == "fast"
 
 
 def tune():
-    """Apply the settings above (once); return what was changed, as `tuned()` does."""
+    """``minigrad.tune_process()``: apply the settings above (once) and return what was
+    changed, as `tuned()` does."""
     if _applied or not wanted():
         return tuned()
     for name, value in ENVIRONMENT.items():

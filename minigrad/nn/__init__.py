@@ -13,5 +13,14 @@ from .rnn import GRUCell, LSTMCell, RNNCell, detach_state  # noqa: F401
 from .attention import Attention  # noqa: F401
 from .self_attention import SelfAttention  # noqa: F401
 from .sequence import LSTM, length_mask, pad_sequences, sequence_cross_entropy  # noqa: F401
-from ..distributed.sync_batchnorm import SyncBatchNorm  # noqa: E402,F401
 from . import parallel  # noqa: E402,F401
+
+
+def __getattr__(name):
+    """``nn.SyncBatchNorm``, PyTorch's name for minigrad.distributed's layer, found when first
+    asked for: layers do not need the distributed package, which builds on them."""
+    if name == "SyncBatchNorm":
+        from ..distributed.sync_batchnorm import SyncBatchNorm
+
+        return SyncBatchNorm
+    raise AttributeError(f"module 'minigrad.nn' has no attribute {name!r}")

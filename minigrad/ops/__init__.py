@@ -550,3 +550,4 @@ from .embedding import embedding  # noqa: E402,F401
 from .linear import linear  # noqa: E402
 from .pooling import avg_pool2d, max_pool2d  # noqa: E402
 from .rnn import gru_cell, lstm_cell, rnn_cell  # noqa: E402,F401
+from . import methods  # noqa: E402,F401  (gives Tensor its operators and methods)

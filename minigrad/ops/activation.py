@@ -5,13 +5,14 @@ the saved output, which is cheaper and more accurate than recomputing from the i
 """
 from ..backend import get_array_module
 from ..tensor import Function
+from .both import exp, sigmoid
 
 
 class ReLU(Function):
     """y = max(x, 0).   dx = g·[x > 0]  (0 at exactly x = 0, as in PyTorch).
 
     The backward needs only where x was positive: it saves that mask (a byte per element)
-    rather than x or y."""
+    rather than x or y. The mask is piecewise constant: a constant to a second derivative."""
 
     def forward(self, x):
         self.positive = x > 0                                 # [x > 0]
@@ -19,9 +20,6 @@ class ReLU(Function):
 
     def backward(self, g):
         return g * self.positive                              # dx = g·[x > 0]
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True); the mask is a constant
-        return g * self.positive
 
 
 class LeakyReLU(Function):
@@ -35,24 +33,17 @@ class LeakyReLU(Function):
     def backward(self, g):
         return g * self.scale
 
-    def backward_graph(self, g):
-        return g * self.scale
-
 
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x).   dy/dx = y(1 - y)."""
 
     def forward(self, x):
-        # 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2: written through tanh so that large |x|
-        # neither overflows exp nor loses precision
-        self.y = 0.5 * (1 + get_array_module(x).tanh(0.5 * x))
-        return self.y
+        y = sigmoid(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return g * self.y * (1 - self.y)
-
-    def backward_graph(self, g):
-        y = self.output_tensor(self.y)
+        y, = self.saved_tensors
         return g * y * (1 - y)
 
 
@@ -60,14 +51,12 @@ class Tanh(Function):
     """y = tanh x.   dy/dx = 1 - y²."""
 
     def forward(self, x):
-        self.y = get_array_module(x).tanh(x)
-        return self.y
+        y = get_array_module(x).tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return g * (1 - self.y * self.y)
-
-    def backward_graph(self, g):
-        y = self.output_tensor(self.y)
+        y, = self.saved_tensors
         return g * (1 - y * y)
 
 
@@ -89,16 +78,13 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1):
         self.axis = axis
-        self.y = get_array_module(x).exp(stable_log_softmax(x, axis))
-        return self.y
+        y = get_array_module(x).exp(stable_log_softmax(x, axis))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        y = self.y
+        y, = self.saved_tensors
         return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
-
-    def backward_graph(self, g):
-        y = self.output_tensor(self.y)
-        return y * (g - (g * y).sum(self.axis, keepdim=True))
 
 
 class LogSoftmax(Function):
@@ -110,13 +96,10 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis=-1):
         self.axis = axis
-        self.y = stable_log_softmax(x, axis)
-        return self.y
+        y = stable_log_softmax(x, axis)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        softmax = get_array_module(g).exp(self.y)
-        return g - softmax * g.sum(axis=self.axis, keepdims=True)
-
-    def backward_graph(self, g):
-        softmax = self.output_tensor(self.y).exp()
-        return g - softmax * g.sum(self.axis, keepdim=True)
+        y, = self.saved_tensors
+        return g - exp(y) * g.sum(axis=self.axis, keepdims=True)

@@ -1,6 +1,7 @@
 """Scaled dot-product attention as one op, with its backward derived by hand."""
 from ..backend import get_array_module
 from ..tensor import Function
+from .both import constant, exp, swap_last_axes, where
 
 
 def check_attention_shapes(op, q, k, v, mask):
@@ -14,17 +15,21 @@ def check_attention_shapes(op, q, k, v, mask):
                          f"got {mask.shape}")
 
 
+def attention_weights(q, k, mask, scale):
+    """A = softmax(s · Q Kᵀ) over the keys, counting only positions where mask is True."""
+    return masked_softmax(scale * (q @ swap_last_axes(k)), mask)
+
+
 def masked_softmax(scores, mask):
     """softmax over the last axis, counting only positions where mask is True. A row with no
     allowed position gets all-zero weights (not NaN): it attends to nothing."""
-    xp = get_array_module(scores)
     if mask is not None:
-        scores = xp.where(mask, scores, -xp.inf)
-    top = scores.max(axis=-1, keepdims=True)
-    top = xp.where(xp.isfinite(top), top, 0)
-    e = xp.exp(scores - top)
+        scores = where(mask, scores, -float("inf"))
+    top = constant(scores).max(axis=-1, keepdims=True)   # softmax is the same for any shift
+    top = get_array_module(top).where(get_array_module(top).isfinite(top), top, 0)
+    e = exp(scores - top)
     total = e.sum(axis=-1, keepdims=True)
-    return e / xp.where(total > 0, total, 1)
+    return e / where(constant(total) > 0, total, 1)
 
 
 class ScaledDotProductAttention(Function):
@@ -44,31 +49,19 @@ class ScaledDotProductAttention(Function):
     def forward(self, q, k, v, mask=None, scale=None):
         check_attention_shapes("scaled_dot_product_attention", q, k, v, mask)
         self.scale = 1.0 / q.shape[-1] ** 0.5 if scale is None else scale
-        self.q, self.k, self.v, self.mask = q, k, v, mask
-        self.weights = masked_softmax(self.scale * (q @ k.swapaxes(1, 2)), mask).astype(q.dtype)
-        return self.weights @ v
+        weights = self.keep(attention_weights, q, k, mask=mask, scale=self.scale)   # A
+        self.save_for_backward(q, k, v)
+        return weights @ v
 
     def backward(self, g):
-        a = self.weights
-        da = g @ self.v.swapaxes(1, 2)
-        dv = a.swapaxes(1, 2) @ g
+        q, k, v = self.saved_tensors
+        a = self.kept(q, k)                                   # A
+        da = g @ swap_last_axes(v)
+        dv = swap_last_axes(a) @ g
         ds = a * (da - (da * a).sum(axis=-1, keepdims=True))
-        dq = self.scale * (ds @ self.k)
-        dk = self.scale * (ds.swapaxes(1, 2) @ self.q)
+        dq = self.scale * (ds @ k)
+        dk = self.scale * (swap_last_axes(ds) @ q)
         return dq, dk, dv
-
-    def backward_graph(self, g):
-        """The same products on tensors (create_graph=True); A is recomputed from Q and K,
-        since it depends on them."""
-        q, k, v = (self.input_tensor(i, a) for i, a in enumerate((self.q, self.k, self.v)))
-        scores = self.scale * (q @ k.transpose(1, 2))
-        if self.mask is not None:
-            scores = scores.masked_fill(~self.mask, -1e30)
-        a = scores.softmax(-1) * (self.weights > 0)  # masked positions stay exactly 0
-        da = g @ v.transpose(1, 2)
-        dv = a.transpose(1, 2) @ g
-        ds = a * (da - (da * a).sum(-1, keepdim=True))
-        return self.scale * (ds @ k), self.scale * (ds.transpose(1, 2) @ q), dv
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, scale=None):

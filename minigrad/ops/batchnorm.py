@@ -1,6 +1,6 @@
 """Batch normalization over (N, C) or (N, C, H, W): statistics per channel C."""
-from ..backend import get_array_module
 from ..tensor import Function
+from .both import sqrt
 
 
 class BatchNorm(Function):
@@ -28,50 +28,46 @@ class BatchNorm(Function):
     """
 
     def forward(self, x, gamma, beta, running_mean=None, running_var=None, training=True, momentum=0.1, eps=1e-5):
-        self.axes, shape = check_batch_norm_inputs(x, gamma, beta, training)
+        self.axes, self.shape = check_batch_norm_inputs(x, gamma, beta, training)
         self.count = x.size // x.shape[1]                     # M
         self.training = training
-        if training:
-            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)
-            update_running_statistics(running_mean, running_var, mean, var, momentum, self.count)
-        else:
-            mean, var = running_mean, running_var
-        xp = get_array_module(x)
-        self.x, self.gamma_array, self.mean, self.eps = x, gamma, mean, eps  # for backward_graph
-        self.inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype).reshape(shape)   # 1/σ
-        self.gamma = gamma.reshape(shape)
-        self.x_hat = (x - mean.reshape(shape).astype(x.dtype)) * self.inv_std    # x̂ = (x - μ)/σ
-        return self.gamma * self.x_hat + beta.reshape(shape)                      # y = γ x̂ + β
+        if training:                                          # μ, σ² of this batch: functions of x
+            x_hat, _, mean, var = self.keep(standardize, x, axes=self.axes, eps=eps)
+            update_running_statistics(running_mean, running_var, mean.reshape(-1), var.reshape(-1), momentum,
+                                      self.count)
+        else:                                                 # the running statistics: constants
+            x_hat, _ = self.keep(standardize_with, x, mean=running_mean.reshape(self.shape).astype(x.dtype),
+                                 var=running_var.reshape(self.shape).astype(x.dtype), eps=eps)
+        self.save_for_backward(x, gamma)
+        return gamma.reshape(self.shape) * x_hat + beta.reshape(self.shape)   # y = γ x̂ + β
 
     def backward(self, dy):
+        x, gamma = self.saved_tensors
+        x_hat, inv_std = self.kept(x)[:2]                     # x̂, 1/σ
         dbeta = dy.sum(axis=self.axes)                        # dβ = Σ dy
-        dgamma = (dy * self.x_hat).sum(axis=self.axes)        # dγ = Σ dy·x̂
-        scale = self.gamma * self.inv_std                     # γ/σ
+        dgamma = (dy * x_hat).sum(axis=self.axes)             # dγ = Σ dy·x̂
+        scale = gamma.reshape(self.shape) * inv_std           # γ/σ
         if not self.training:
             return scale * dy, dgamma, dbeta                  # dx = γ/σ · dy
-        m, shape = self.count, scale.shape
-        dx = (scale / m) * (m * dy - dbeta.reshape(shape) - self.x_hat * dgamma.reshape(shape))
+        m, shape = self.count, self.shape
+        dx = (scale / m) * (m * dy - dbeta.reshape(shape) - x_hat * dgamma.reshape(shape))
         return dx, dgamma, dbeta
 
-    def backward_graph(self, dy):
-        """The same formulas on tensors (create_graph=True); in training x̂ and σ are
-        recomputed from x with minigrad's ops, since they depend on x."""
-        x, gamma = self.input_tensor(0, self.x), self.input_tensor(1, self.gamma_array)
-        shape = self.inv_std.shape
-        gamma = gamma.reshape(shape)
-        if not self.training:
-            x_hat, inv_std = (x - self.mean.reshape(shape)) * self.inv_std, self.inv_std
-        else:
-            centered = x - x.mean(self.axes, keepdim=True)
-            inv_std = ((centered * centered).mean(self.axes, keepdim=True) + self.eps) ** -0.5
-            x_hat = centered * inv_std
-        dbeta = dy.sum(self.axes)
-        dgamma = (dy * x_hat).sum(self.axes)
-        if not self.training:
-            return gamma * inv_std * dy, dgamma, dbeta
-        m = self.count
-        dx = (gamma * inv_std / m) * (m * dy - dbeta.reshape(shape) - x_hat * dgamma.reshape(shape))
-        return dx, dgamma, dbeta
+
+def standardize(x, axes, eps):
+    """x̂ = (x - μ)/σ, μ and σ² = mean((x - μ)²) over ``axes``, σ = sqrt(σ² + eps).
+    Returns x̂, 1/σ, μ and σ² (the last three with size-1 axes where ``axes`` were)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    inv_std = 1 / sqrt(var + eps)
+    return centered * inv_std, inv_std, mean, var
+
+
+def standardize_with(x, mean, var, eps):
+    """x̂ = (x - μ)/σ with given (running) statistics: returns x̂ and 1/σ."""
+    inv_std = 1 / sqrt(var + eps)
+    return (x - mean) * inv_std, inv_std
 
 
 def check_batch_norm_inputs(x, gamma, beta, training):

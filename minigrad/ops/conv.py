@@ -1,7 +1,7 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
 from ..tensor import Function
+from .both import col2im, im2col, permute
 from .geometry import output_size, pair
-from .im2col import Col2im, Im2col, col2im, im2col
 from .shape import Pad
 
 
@@ -41,41 +41,30 @@ class Conv2d(Function):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
         n, _, h, width = x.shape
         oh, ow = output_size(h, kh, sh, ph, dh), output_size(width, kw, sw, pw, dw)
-        cols = im2col(x, *self.geometry)                      # X  (N·OH·OW, KH·KW·C)
+        cols = self.keep(im2col, x, geometry=self.geometry)  # X  (N·OH·OW, KH·KW·C)
         y_rows = cols @ weight_matrix(w).T                    # Y  (N·OH·OW, F)
         if b is not None:
             y_rows = y_rows + b
-        self.x, self.cols, self.w, self.x_shape = x, cols, w, x.shape
+        self.save_for_backward(x, w)
         return y_rows.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
 
     def backward(self, dy):
-        f, c, kh, kw = self.w.shape
-        g = dy.transpose(0, 2, 3, 1).reshape(-1, f)           # G  (N·OH·OW, F), rows like Y's
-        dw_matrix = g.T @ self.cols                           # dWm = Gᵀ X
-        dw = dw_matrix.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)  # back to (F, C, KH, KW)
+        x, w = self.saved_tensors
+        f, c, kh, kw = w.shape
+        g = permute(dy, (0, 2, 3, 1)).reshape(-1, f)          # G  (N·OH·OW, F), rows like Y's
+        dw_matrix = g.T @ self.kept(x)                        # dWm = Gᵀ X
+        dw = permute(dw_matrix.reshape(f, kh, kw, c), (0, 3, 1, 2))  # back to (F, C, KH, KW)
         dx = None
         if self.needs_input_grad[0]:                          # a first layer's images need none
-            dx = col2im(g @ weight_matrix(self.w), self.x_shape, *self.geometry)  # col2im(G Wm)
+            dx = col2im(g @ weight_matrix(w), x.shape, self.geometry)  # col2im(G Wm)
         if len(self.needs_input_grad) == 2:
             return dx, dw
         return dx, dw, g.sum(axis=0)                          # db = Σ_rows G
 
-    def backward_graph(self, dy):
-        """The same three products and col2im, on tensors (create_graph=True), with im2col
-        and col2im as ops (each the other's backward)."""
-        f, c, kh, kw = self.w.shape
-        x, w = self.input_tensor(0, self.x), self.input_tensor(1, self.w)
-        w_matrix = w.permute(0, 2, 3, 1).reshape(f, -1)               # Wm
-        g = dy.permute(0, 2, 3, 1).reshape(-1, f)                      # G
-        cols = Im2col.apply(x, geometry=self.geometry)                 # X
-        dw = (g.T @ cols).reshape(f, kh, kw, c).permute(0, 3, 1, 2)    # dWm = Gᵀ X
-        dx = Col2im.apply(g @ w_matrix, shape=self.x_shape, geometry=self.geometry)  # col2im(G Wm)
-        return (dx, dw) if len(self.needs_input_grad) == 2 else (dx, dw, g.sum(0))
-
 
 def weight_matrix(w):
     """w (F, C, KH, KW) as Wm (F, KH·KW·C): its columns in the (i, j, c) order of im2col's."""
-    return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+    return permute(w, (0, 2, 3, 1)).reshape(w.shape[0], -1)
 
 
 def check_conv_inputs(x, w, b, stride, padding, dilation):

@@ -21,9 +21,6 @@ class Dropout(Function):
     def backward(self, g):
         return g * self.mask
 
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        return g * self.mask
-
 
 def dropout(x, p=0.5, training=True, mask=None):
     """``mask`` (optional) fixes the scaled keep-mask, e.g. to gradient-check dropout."""

@@ -5,6 +5,7 @@ Binary ops broadcast; the engine sums their gradients back to each input's shape
 """
 from ..backend import get_array_module
 from ..tensor import Function
+from .both import cast, cos, is_tensor, log, sin, where
 
 
 def broadcast_shape(op, *shapes):
@@ -36,8 +37,6 @@ class Add(Function):
     def backward(self, g):
         return g, g
 
-    backward_graph = backward  # the same code serves tensors (create_graph=True)
-
 
 class Sub(Function):
     """y = a - b.   da = g, db = -g."""
@@ -51,8 +50,6 @@ class Sub(Function):
     def backward(self, g):
         return g, -g
 
-    backward_graph = backward
-
 
 class Mul(Function):
     """y = a * b.   da = g * b, db = g * a."""
@@ -61,16 +58,14 @@ class Mul(Function):
 
     def forward(self, a, b):
         broadcast_shape("mul", a.shape, b.shape)
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, g):
-        da = g * self.b if self.needs_input_grad[0] else None
-        db = g * self.a if self.needs_input_grad[1] else None
+        a, b = self.saved_tensors
+        da = g * b if self.needs_input_grad[0] else None
+        db = g * a if self.needs_input_grad[1] else None
         return da, db
-
-    def backward_graph(self, g):
-        return g * self.input_tensor(1, self.b), g * self.input_tensor(0, self.a)
 
 
 class Div(Function):
@@ -80,18 +75,15 @@ class Div(Function):
 
     def forward(self, a, b):
         broadcast_shape("div", a.shape, b.shape)
-        self.b = b
-        self.y = a / b
-        return self.y
+        y = a / b
+        self.save_for_backward(b, y)
+        return y
 
     def backward(self, g):
-        da = g / self.b if self.needs_input_grad[0] else None
-        db = -g * self.y / self.b if self.needs_input_grad[1] else None
+        b, y = self.saved_tensors
+        da = g / b if self.needs_input_grad[0] else None
+        db = -g * y / b if self.needs_input_grad[1] else None
         return da, db
-
-    def backward_graph(self, g):
-        b, y = self.input_tensor(1, self.b), self.output_tensor(self.y)
-        return g / b, -g * y / b
 
 
 class Neg(Function):
@@ -102,8 +94,6 @@ class Neg(Function):
 
     def backward(self, g):
         return -g
-
-    backward_graph = backward
 
 
 class Pow(Function):
@@ -117,20 +107,14 @@ class Pow(Function):
 
     def forward(self, a, b):
         broadcast_shape("pow", a.shape, b.shape)
-        self.a, self.b = a, b
-        self.y = a**b
-        return self.y
+        y = a**b
+        self.save_for_backward(a, b, y)
+        return y
 
     def backward(self, g):
-        xp = get_array_module(g)
-        da = g * self.b * self.a ** (self.b - 1) if self.needs_input_grad[0] else None
-        db = g * self.y * xp.log(self.a) if self.needs_input_grad[1] else None
-        return da, db
-
-    def backward_graph(self, g):
-        a, b, y = self.input_tensor(0, self.a), self.input_tensor(1, self.b), self.output_tensor(self.y)
+        a, b, y = self.saved_tensors
         da = g * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        db = g * y * a.log() if self.needs_input_grad[1] else None
+        db = g * y * log(a) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -138,84 +122,74 @@ class Exp(Function):
     """y = e**x.   dx = g * y (exp is its own derivative; reuse the saved output)."""
 
     def forward(self, x):
-        self.y = get_array_module(x).exp(x)
-        return self.y
+        y = get_array_module(x).exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return g * self.y
-
-    def backward_graph(self, g):
-        return g * self.output_tensor(self.y)
+        y, = self.saved_tensors
+        return g * y
 
 
 class Sin(Function):
     """y = sin x.   dx = g · cos x."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return get_array_module(x).sin(x)
 
     def backward(self, g):
-        return g * get_array_module(g).cos(self.x)
-
-    def backward_graph(self, g):
-        return g * self.input_tensor(0, self.x).cos()
+        x, = self.saved_tensors
+        return g * cos(x)
 
 
 class Cos(Function):
     """y = cos x.   dx = -g · sin x."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return get_array_module(x).cos(x)
 
     def backward(self, g):
-        return -g * get_array_module(g).sin(self.x)
-
-    def backward_graph(self, g):
-        return -g * self.input_tensor(0, self.x).sin()
+        x, = self.saved_tensors
+        return -g * sin(x)
 
 
 class Log(Function):
     """y = ln x.   dx = g / x."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return get_array_module(x).log(x)
 
     def backward(self, g):
-        return g / self.x
-
-    def backward_graph(self, g):
-        return g / self.input_tensor(0, self.x)
+        x, = self.saved_tensors
+        return g / x
 
 
 class Sqrt(Function):
     """y = sqrt(x).   dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
 
     def forward(self, x):
-        self.y = get_array_module(x).sqrt(x)
-        return self.y
+        y = get_array_module(x).sqrt(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        return g / (2 * self.y)
-
-    def backward_graph(self, g):
-        return g / (2 * self.output_tensor(self.y))
+        y, = self.saved_tensors
+        return g / (2 * y)
 
 
 class Abs(Function):
-    """y = |x|.   dy/dx = sign(x) (0 at x = 0, as in PyTorch)."""
+    """y = |x|.   dy/dx = sign(x) (0 at x = 0, as in PyTorch): piecewise constant, so the
+    sign is a constant to a second derivative."""
 
     def forward(self, x):
-        self.x = x
+        self.sign = get_array_module(x).sign(x)
         return abs(x)
 
     def backward(self, g):
-        return g * get_array_module(g).sign(self.x)
-
-    def backward_graph(self, g):
-        return g * get_array_module(self.x).sign(self.x)  # piecewise constant: its own derivative is 0
+        return g * self.sign
 
 
 class Clip(Function):
@@ -238,9 +212,6 @@ class Clip(Function):
     def backward(self, g):
         return g * self.inside
 
-    def backward_graph(self, g):
-        return g * self.inside
-
 
 class Maximum(Function):
     """y = max(a, b) elementwise.
@@ -253,16 +224,11 @@ class Maximum(Function):
 
     def forward(self, a, b):
         broadcast_shape("maximum", a.shape, b.shape)
-        self.a, self.b = a, b
+        self.share_a = (a > b) + 0.5 * (a == b)                # [a > b], 1/2 at a tie
         return get_array_module(a).maximum(a, b)
 
     def backward(self, g):
-        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
-        da = g * share_a.astype(g.dtype)
-        return da, g - da
-
-    def backward_graph(self, g):
-        da = g * ((self.a > self.b) + 0.5 * (self.a == self.b)).astype(g.dtype)
+        da = g * cast(self.share_a, g.dtype)
         return da, g - da
 
 
@@ -280,14 +246,7 @@ class Where(Function):
         return get_array_module(a).where(cond, a, b)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        zero = xp.zeros((), dtype=g.dtype)
-        da = xp.where(self.cond, g, zero)
-        db = xp.where(self.cond, zero, g)
-        return da, db
-
-    def backward_graph(self, g):
-        return g * self.cond, g * ~self.cond
+        return where(self.cond, g, 0), where(self.cond, 0, g)
 
 
 class Cast(Function):
@@ -298,10 +257,7 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(self, g):
-        return g.astype(self.dtype)
-
-    def backward_graph(self, g):
-        return g.to(self.dtype)
+        return cast(g, self.dtype)
 
 
 class ToDevice(Function):
@@ -316,7 +272,4 @@ class ToDevice(Function):
     def backward(self, g):
         from ..backend import to_device
 
-        return to_device(g, self.source)
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        return g.to(self.source)
+        return g.to(self.source) if is_tensor(g) else to_device(g, self.source)

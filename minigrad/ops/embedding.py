@@ -1,7 +1,7 @@
 """Embedding lookup: row ``indices[...]`` of a weight table."""
 from ..backend import get_array_module
 from ..tensor import Function
-from .shape import ScatterIndex, scattered
+from .both import scattered
 
 
 class Embedding(Function):
@@ -23,20 +23,18 @@ class Embedding(Function):
                 f"embedding: indices must lie in [0, {weight.shape[0]}) for a table of shape {weight.shape}, "
                 f"got values in [{int(indices.min())}, {int(indices.max())}]"
             )
+        if padding_idx is not None:
+            if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+                raise IndexError(f"embedding: padding_idx {padding_idx} is outside a table of {weight.shape[0]} rows")
+            padding_idx %= weight.shape[0]                    # -1 is the last row, as in PyTorch
         self.indices, self.padding_idx, self.table_shape = indices, padding_idx, weight.shape
         return weight[indices]
 
     def backward(self, g):
-        dweight = scattered(g.reshape(-1, self.table_shape[1]), self.table_shape, self.indices.reshape(-1))
-        if self.padding_idx is not None:
-            dweight[self.padding_idx] = 0
-        return dweight
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        rows = g.reshape(-1, self.table_shape[1])
-        if self.padding_idx is not None:
+        rows = g.reshape(-1, self.table_shape[1])             # one upstream row per lookup
+        if self.padding_idx is not None:                      # the padding row's lookups add nothing
             rows = rows * (self.indices.reshape(-1, 1) != self.padding_idx)
-        return ScatterIndex.apply(rows, shape=self.table_shape, index=self.indices.reshape(-1))
+        return scattered(rows, self.table_shape, self.indices.reshape(-1))
 
 
 def embedding(indices, weight, padding_idx=None):

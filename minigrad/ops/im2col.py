@@ -27,6 +27,7 @@ pass of im2col (the gradient of a copied value is the sum of the gradients of it
 """
 from ..backend import get_array_module
 from ..tensor import Function
+from . import both
 from .geometry import output_size
 
 
@@ -76,10 +77,7 @@ class Im2col(Function):
         return im2col(x, *geometry)
 
     def backward(self, g):
-        return col2im(g, self.shape, *self.geometry)
-
-    def backward_graph(self, g):
-        return Col2im.apply(g, shape=self.shape, geometry=self.geometry)
+        return both.col2im(g, self.shape, self.geometry)
 
 
 class Col2im(Function):
@@ -90,7 +88,4 @@ class Col2im(Function):
         return col2im(cols, shape, *geometry)
 
     def backward(self, g):
-        return im2col(g, *self.geometry)
-
-    def backward_graph(self, g):
-        return Im2col.apply(g, geometry=self.geometry)
+        return both.im2col(g, self.geometry)

@@ -1,6 +1,7 @@
 """Matrix multiplication, batched over leading axes as in numpy.matmul, and einsum."""
 from ..backend import get_array_module
 from ..tensor import Function
+from .both import broadcast_to, cast, is_tensor, swap_last_axes
 
 
 class MatMul(Function):
@@ -26,39 +27,24 @@ class MatMul(Function):
                 f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})"
             )
         self.a_vector, self.b_vector = a.ndim == 1, b.ndim == 1
-        self.a = a[None, :] if self.a_vector else a
-        self.b = b[:, None] if self.b_vector else b
+        self.save_for_backward(a, b)
         return a @ b
 
     def backward(self, g):
+        a, b = self.saved_tensors
         if self.b_vector:  # put back the axes the vectors lost (b's first: g may be 0-d)
-            g = g[..., None]
+            g, b = g.reshape(g.shape + (1,)), b.reshape(-1, 1)
         if self.a_vector:
-            g = g[..., None, :]
+            g, a = g.reshape(g.shape[:-1] + (1, g.shape[-1])), a.reshape(1, -1)
         da = db = None
         if self.needs_input_grad[0]:
-            da = g @ self.b.swapaxes(-1, -2)
+            da = g @ swap_last_axes(b)                        # dA = G Bᵀ
             if self.a_vector:
                 da = da.reshape(da.shape[:-2] + da.shape[-1:])
         if self.needs_input_grad[1]:
-            db = self.a.swapaxes(-1, -2) @ g
+            db = swap_last_axes(a) @ g                        # dB = Aᵀ G
             if self.b_vector:
-                db = db[..., 0]
-        return da, db
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        a = self.input_tensor(0, self.a if not self.a_vector else self.a[0])
-        b = self.input_tensor(1, self.b if not self.b_vector else self.b[:, 0])
-        a = a.reshape(1, -1) if self.a_vector else a
-        b = b.reshape(-1, 1) if self.b_vector else b
-        if self.b_vector:
-            g = g.unsqueeze(-1)
-        if self.a_vector:
-            g = g.unsqueeze(-2)
-        da = g @ b.transpose(-1, -2)
-        db = a.transpose(-1, -2) @ g
-        da = da.reshape(da.shape[:-2] + da.shape[-1:]) if self.a_vector else da
-        db = db[..., 0] if self.b_vector else db
+                db = db.reshape(db.shape[:-1])
         return da, db
 
 
@@ -79,29 +65,21 @@ class Einsum(Function):
 
     def forward(self, *operands, equation=None):
         self.inputs_letters, self.output_letters = _parse_einsum(equation, operands)
-        self.operands, self.operands_shapes = operands, [x.shape for x in operands]
+        self.operands_shapes = [x.shape for x in operands]
+        self.save_for_backward(*operands)
         return get_array_module(operands[0]).einsum(equation, *operands)
 
     def backward(self, g):
-        xp = get_array_module(g)
+        operands = self.saved_tensors
         grads = []
         for k, shape in enumerate(self.operands_shapes):
             if not self.needs_input_grad[k]:
                 grads.append(None)
                 continue
             equation, kept_shape = self.gradient_equation(k)
-            others = [x for i, x in enumerate(self.operands) if i != k]
-            grad = xp.einsum(equation, g, *others).reshape(kept_shape)
-            grads.append(xp.broadcast_to(grad, shape).astype(g.dtype))
-        return tuple(grads)
-
-    def backward_graph(self, g):  # the same einsums on tensors (create_graph=True)
-        tensors = [self.input_tensor(i, x) for i, x in enumerate(self.operands)]
-        grads = []
-        for k, shape in enumerate(self.operands_shapes):
-            equation, kept_shape = self.gradient_equation(k)
-            others = [t for i, t in enumerate(tensors) if i != k]
-            grads.append(Einsum.apply(g, *others, equation=equation).reshape(kept_shape).expand(*shape))
+            others = [x for i, x in enumerate(operands) if i != k]
+            grad = einsum(equation, g, *others).reshape(kept_shape)
+            grads.append(cast(broadcast_to(grad, shape), g.dtype))
         return tuple(grads)
 
     def gradient_equation(self, k):
@@ -113,6 +91,13 @@ class Einsum(Function):
         kept = "".join(c for c in letters if c in known)
         shape = [n if c in known else 1 for c, n in zip(letters, self.operands_shapes[k])]
         return ",".join([self.output_letters] + others) + "->" + kept, shape
+
+
+def einsum(equation, *operands):
+    """NumPy's einsum on arrays; on tensors the Einsum op, so that it can be differentiated again."""
+    if any(is_tensor(x) for x in operands):
+        return Einsum.apply(*operands, equation=equation)
+    return get_array_module(*operands).einsum(equation, *operands)
 
 
 def _parse_einsum(equation, operands):

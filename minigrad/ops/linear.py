@@ -12,26 +12,20 @@ class Linear(Function):
     def forward(self, x, w, b=None):
         if x.shape[-1] != w.shape[1]:
             raise ValueError(f"linear: input shape {x.shape} has {x.shape[-1]} features but weight shape {w.shape} expects {w.shape[1]}")
-        self.x, self.w = x, w
+        self.save_for_backward(x, w)
         y = x @ w.T
         if b is not None:
             y += b
         return y
 
     def backward(self, g):
+        x, w = self.saved_tensors
         g2 = g.reshape(-1, g.shape[-1])                       # every leading axis is a sample
-        dx = g @ self.w if self.needs_input_grad[0] else None   # dx = g W
-        dw = g2.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None  # dW = gᵀ x
+        dx = g @ w if self.needs_input_grad[0] else None      # dx = g W
+        dw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None  # dW = gᵀ x
         if len(self.needs_input_grad) == 2:
             return dx, dw
-        return dx, dw, g2.sum(axis=0) if self.needs_input_grad[2] else None
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        x, w = self.input_tensor(0, self.x), self.input_tensor(1, self.w)
-        g2 = g.reshape(-1, g.shape[-1])
-        dw = g2.T @ x.reshape(-1, x.shape[-1])
-        grads = (g @ w, dw)
-        return grads if len(self.needs_input_grad) == 2 else grads + (g2.sum(0),)
+        return dx, dw, g2.sum(axis=0) if self.needs_input_grad[2] else None  # db = Σ g
 
 
 def linear(x, weight, bias=None):

@@ -7,7 +7,7 @@ by Σ w[t_i] over the counted rows (PyTorch's weighted mean), not by the number 
 """
 from ..backend import get_array_module
 from ..tensor import Function
-from .activation import stable_log_softmax
+from .both import exp, log_softmax, scattered, sigmoid
 
 
 def _check_classification(op, scores, target, ignore_index):
@@ -50,22 +50,15 @@ class _PickTarget:
             return per_row
         return per_row.sum() / self.divisor
 
-    def picked(self):
-        """The one-hot matrix of the targets (N, C): which entry of each row L picks."""
-        xp = get_array_module(self.target)
-        one_hot = xp.zeros((len(self.target), self.classes), dtype=self.dtype)
-        one_hot[self.rows, self.target] = 1
-        return one_hot
-
-    def upstream_tensor(self, g):
-        """upstream(g) with minigrad's ops, for backward_graph."""
-        g = g if self.reduction == "none" else g.reshape(1).expand(len(self.target))
-        return (g * (self.valid / self.divisor).astype(self.dtype)).reshape(-1, 1)
-
     def upstream(self, g):
-        """g as a per-row column (N, 1), with ignored rows zeroed and the mean's 1/n applied
+        """g as one number a row (N,), with ignored rows zeroed and the mean's 1/n applied
         (g is one number for 'sum' and 'mean', which the product spreads over the rows)."""
-        return (g * self.valid / self.divisor)[:, None].astype(g.dtype)
+        return g * (self.valid / self.divisor).astype(self.dtype)
+
+    def one_hot(self):
+        """The (N, C) matrix with a 1 at each row's target: which entry of each row L picks."""
+        return scattered(get_array_module(self.target).ones(len(self.target), dtype=self.dtype),
+                         (len(self.target), self.classes), (self.rows, self.target), distinct=True)
 
 
 class NLLLoss(_PickTarget, Function):
@@ -82,13 +75,7 @@ class NLLLoss(_PickTarget, Function):
         return self.reduce(-logp[self.rows, self.target])
 
     def backward(self, g):
-        xp = get_array_module(g)
-        dlogp = xp.zeros(self.shape, dtype=g.dtype)
-        dlogp[self.rows, self.target] = -self.upstream(g)[:, 0]
-        return dlogp
-
-    def backward_graph(self, g):
-        return -self.picked() * self.upstream_tensor(g)
+        return scattered(-self.upstream(g), self.shape, (self.rows, self.target), distinct=True)  # -g/n at t_i
 
 
 class CrossEntropy(_PickTarget, Function):
@@ -109,25 +96,19 @@ class CrossEntropy(_PickTarget, Function):
         self.setup("cross_entropy", logits, target, reduction, ignore_index, weight)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
-        self.smoothing, self.logits = label_smoothing, logits
-        self.logp = stable_log_softmax(logits, axis=1)
-        per_row = -self.logp[self.rows, self.target]
+        self.smoothing = label_smoothing
+        logp = self.keep(log_softmax, logits, axis=1)
+        self.save_for_backward(logits)
+        per_row = -logp[self.rows, self.target]
         if label_smoothing:
-            per_row = (1 - label_smoothing) * per_row - label_smoothing * self.logp.mean(axis=1)
+            per_row = (1 - label_smoothing) * per_row - label_smoothing * logp.mean(axis=1)
         return self.reduce(per_row)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        dz = xp.exp(self.logp)
-        if self.smoothing:
-            dz -= self.smoothing / dz.shape[1]
-        dz[self.rows, self.target] -= 1 - self.smoothing
-        return dz * self.upstream(g)
-
-    def backward_graph(self, g):
-        p = self.input_tensor(0, self.logits).softmax(1)
-        q = self.picked() * (1 - self.smoothing) + self.smoothing / self.logits.shape[1]
-        return (p - q) * self.upstream_tensor(g)
+        logits, = self.saved_tensors
+        p = exp(self.kept(logits))                                          # softmax(z)
+        q = self.one_hot() * (1 - self.smoothing) + self.smoothing / self.classes
+        return (p - q) * self.upstream(g).reshape(-1, 1)                    # (p - q)/n
 
 
 class SoftCrossEntropy(Function):
@@ -149,27 +130,21 @@ class SoftCrossEntropy(Function):
         if q.shape != logits.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {q.shape} do not match the input {logits.shape}")
         self.reduction = _check_reduction("cross_entropy", reduction)
-        self.logits, self.logp = logits, stable_log_softmax(logits, axis=1)
+        logp = self.keep(log_softmax, logits, axis=1)
+        self.save_for_backward(logits, q)
         self.w = 1 if weight is None else weight
-        self.q = q
-        self.divisor = divisor if reduction == "mean" else 1
-        return _reduce_rows(-(self.w * q * self.logp).sum(axis=1), reduction, self.divisor)
+        divisor = divisor if reduction == "mean" else 1
+        self.row_weights = (get_array_module(logits).ones(len(logits)) / divisor).astype(logits.dtype)  # 1/divisor
+        return _reduce_rows(-(self.w * q * logp).sum(axis=1), reduction, divisor)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        g = (g if self.reduction == "none" else xp.broadcast_to(g, self.logp.shape[:1]))[:, None] / self.divisor
-        weighted_q = self.w * self.q
-        dz = xp.exp(self.logp) * weighted_q.sum(axis=1, keepdims=True) - weighted_q
-        dq = -self.w * self.logp if self.needs_input_grad[1] else None
-        return (g * dz).astype(g.dtype), None if dq is None else (g * dq).astype(g.dtype)
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        z, q = self.input_tensor(0, self.logits), self.input_tensor(1, self.q)
-        rows = g if self.reduction == "none" else g.reshape(1).expand(self.logp.shape[0])
-        rows = (rows / self.divisor).reshape(-1, 1)
-        weighted_q = q * self.w
-        dz = z.softmax(1) * weighted_q.sum(1, keepdim=True) - weighted_q
-        return rows * dz, rows * (-z.log_softmax(1) * self.w)
+        logits, q = self.saved_tensors
+        logp = self.kept(logits)
+        rows = (g * self.row_weights).reshape(-1, 1)         # each row's share of g
+        weighted_q = self.w * q
+        dz = exp(logp) * weighted_q.sum(axis=1, keepdims=True) - weighted_q
+        dq = rows * (-self.w * logp) if self.needs_input_grad[1] else None
+        return rows * dz, dq
 
 
 class MSELoss(Function):
@@ -178,18 +153,15 @@ class MSELoss(Function):
     def forward(self, a, b, reduction="mean"):
         if a.shape != b.shape:
             raise ValueError(f"mse_loss: input shape {a.shape} and target shape {b.shape} differ")
-        self.a, self.b = a, b
-        self.diff, self.reduction = a - b, _check_reduction("mse_loss", reduction)
-        return _reduce(self.diff * self.diff, reduction)
+        self.save_for_backward(a, b)
+        self.reduction, self.count = _check_reduction("mse_loss", reduction), a.size
+        diff = a - b
+        return _reduce(diff * diff, reduction)
 
     def backward(self, g):
-        scale = 2 / self.diff.size if self.reduction == "mean" else 2
-        da = self.diff * (g * scale)
-        return da, -da
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        scale = 2 / self.diff.size if self.reduction == "mean" else 2
-        da = (self.input_tensor(0, self.a) - self.input_tensor(1, self.b)) * (g * scale)
+        a, b = self.saved_tensors
+        scale = 2 / self.count if self.reduction == "mean" else 2
+        da = (a - b) * (g * scale)
         return da, -da
 
 
@@ -206,20 +178,15 @@ class BCEWithLogits(Function):
         if x.shape != t.shape:
             raise ValueError(f"binary_cross_entropy_with_logits: input shape {x.shape} and target shape {t.shape} differ")
         xp = get_array_module(x)
-        self.x, self.t, self.reduction = x, t, _check_reduction("binary_cross_entropy_with_logits", reduction)
+        self.reduction, self.count = _check_reduction("binary_cross_entropy_with_logits", reduction), x.size
+        self.save_for_backward(x, t)
         per_element = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
         return _reduce(per_element, reduction)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        scale = g / self.x.size if self.reduction == "mean" else g
-        sigmoid = 0.5 * (1 + xp.tanh(0.5 * self.x))
-        return scale * (sigmoid - self.t), scale * -self.x
-
-    def backward_graph(self, g):
-        x, t = self.input_tensor(0, self.x), self.input_tensor(1, self.t)
-        scale = g / self.x.size if self.reduction == "mean" else g
-        return scale * (x.sigmoid() - t), scale * -x
+        x, t = self.saved_tensors
+        scale = g / self.count if self.reduction == "mean" else g
+        return scale * (sigmoid(x) - t), scale * -x
 
 
 def _check_reduction(op, reduction):

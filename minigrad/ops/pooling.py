@@ -7,7 +7,8 @@ positions (i, j). Output size is rounded down, as in PyTorch: OH = (H + 2p - KH)
 from ..backend import get_array_module
 from ..tensor import Function
 from .geometry import output_size, pair
-from .im2col import Col2im, col2im, im2col
+from .both import broadcast_to, col2im
+from .im2col import im2col
 
 
 class MaxPool2d(Function):
@@ -28,18 +29,10 @@ class MaxPool2d(Function):
         return cols.max(axis=1).reshape(out_shape)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        won = xp.arange(self.window) == self.winner[:, None]  # (windows, KH·KW): one True a row
-        dcols = won * g.reshape(-1, 1)                        # g where the window's max was
+        won = get_array_module(self.winner).arange(self.window) == self.winner[:, None]  # one True a row
+        dcols = g.reshape(-1, 1) * won                        # g where the window's max was
         n, c, h, w = self.x_shape
-        return col2im(dcols, (n * c, 1, h, w), *self.geometry).reshape(self.x_shape)
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        xp = get_array_module(self.winner)
-        won = (xp.arange(self.window) == self.winner[:, None]).astype(g.dtype)
-        n, c, h, w = self.x_shape
-        dcols = g.reshape(-1, 1) * won
-        return Col2im.apply(dcols, shape=(n * c, 1, h, w), geometry=self.geometry).reshape(self.x_shape)
+        return col2im(dcols, (n * c, 1, h, w), self.geometry).reshape(self.x_shape)
 
 
 class AvgPool2d(Function):
@@ -57,16 +50,10 @@ class AvgPool2d(Function):
         return cols.mean(axis=1).reshape(out_shape)
 
     def backward(self, g):
-        xp = get_array_module(g)
         share = g.reshape(-1, 1) / self.window                # each element's share of its window's g
-        dcols = xp.broadcast_to(share, (share.shape[0], self.window))
+        dcols = broadcast_to(share, (share.shape[0], self.window))
         n, c, h, w = self.x_shape
-        return col2im(dcols, (n * c, 1, h, w), *self.geometry).reshape(self.x_shape)
-
-    def backward_graph(self, g):
-        dcols = (g.reshape(-1, 1) / self.window).expand(-1, self.window)
-        n, c, h, w = self.x_shape
-        return Col2im.apply(dcols, shape=(n * c, 1, h, w), geometry=self.geometry).reshape(self.x_shape)
+        return col2im(dcols, (n * c, 1, h, w), self.geometry).reshape(self.x_shape)
 
 
 def window_geometry(op, x, kernel_size, stride, padding):

@@ -6,6 +6,7 @@ the slice it came from.
 """
 from ..backend import get_array_module
 from ..tensor import Function
+from .both import broadcast_to, is_tensor
 
 
 def normalize_axes(axis, ndim):
@@ -21,11 +22,9 @@ def normalize_axes(axis, ndim):
     return tuple(sorted(set(out)))
 
 
-def expand_reduced(g, axes, keepdims):
-    """Give ``g`` back the reduced axes (size 1) so it broadcasts over the input."""
-    if keepdims or not axes:
-        return g
-    return get_array_module(g).expand_dims(g, axes)
+def expand_reduced(g, shape, axes):
+    """Give ``g`` back the reduced axes of ``shape`` (size 1) so it broadcasts over the input."""
+    return g.reshape([1 if i in axes else n for i, n in enumerate(shape)])
 
 
 def count(shape, axes):
@@ -39,32 +38,24 @@ class Sum(Function):
     """y = Σ_{reduced axes} x.   Every x in a slice adds to y with weight 1: dx = g broadcast."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.keepdims = x.shape, keepdims
+        self.shape = x.shape
         self.axes = normalize_axes(axis, x.ndim)
         return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        g = expand_reduced(g, self.axes, self.keepdims)
-        return get_array_module(g).broadcast_to(g, self.shape)
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        return _tensor_expand(g, self.axes, self.keepdims, self.shape)
+        return broadcast_to(expand_reduced(g, self.shape, self.axes), self.shape)
 
 
 class Mean(Function):
     """y = (1/n) Σ x over n reduced elements.   dx = g / n broadcast."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.keepdims = x.shape, keepdims
+        self.shape = x.shape
         self.axes = normalize_axes(axis, x.ndim)
         return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        g = expand_reduced(g, self.axes, self.keepdims) / count(self.shape, self.axes)
-        return get_array_module(g).broadcast_to(g, self.shape)
-
-    def backward_graph(self, g):
-        return _tensor_expand(g, self.axes, self.keepdims, self.shape) / count(self.shape, self.axes)
+        return broadcast_to(expand_reduced(g, self.shape, self.axes) / count(self.shape, self.axes), self.shape)
 
 
 class Max(Function):
@@ -76,20 +67,14 @@ class Max(Function):
     """
 
     def forward(self, x, axis=None, keepdims=False):
-        self.keepdims = keepdims
         self.axes = normalize_axes(axis, x.ndim)
         y = x.max(axis=self.axes, keepdims=True)
         winners = x == y
-        self.share = winners / winners.sum(axis=self.axes, keepdims=True)
-        self.share = self.share.astype(x.dtype)
+        self.share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(x.dtype)  # a constant
         return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, g):
-        return expand_reduced(g, self.axes, self.keepdims) * self.share
-
-    def backward_graph(self, g):
-        kept = [1 if i in self.axes else n for i, n in enumerate(self.share.shape)]
-        return g.reshape(kept) * self.share
+        return expand_reduced(g, self.share.shape, self.axes) * self.share
 
 
 class Min(Max):
@@ -107,74 +92,69 @@ class Var(Function):
     """
 
     def forward(self, x, axis=None, keepdims=False, correction=1):
-        self.keepdims = keepdims
         self.axes = normalize_axes(axis, x.ndim)
         n = count(x.shape, self.axes)
         if n - correction <= 0:
             raise ValueError(f"var: {n} element(s) with correction={correction} leave no degrees of freedom")
-        self.x, self.centered = x, x - x.mean(axis=self.axes, keepdims=True)
+        centered = self.keep(centered_on_mean, x, axes=self.axes)
+        self.save_for_backward(x)
         self.denominator = n - correction
-        return (self.centered**2).sum(axis=self.axes, keepdims=keepdims) / self.denominator
+        return (centered**2).sum(axis=self.axes, keepdims=keepdims) / self.denominator
 
     def backward(self, g):
-        g = expand_reduced(g, self.axes, self.keepdims)
-        return g * (2 / self.denominator) * self.centered
+        x, = self.saved_tensors
+        centered = self.kept(x)                               # x - m
+        return expand_reduced(g, x.shape, self.axes) * (2 / self.denominator) * centered
 
-    def backward_graph(self, g):
-        x = self.input_tensor(0, self.x)
-        centered = x - x.mean(self.axes, keepdim=True)
-        kept = [1 if i in self.axes else n for i, n in enumerate(self.centered.shape)]
-        return g.reshape(kept) * (2 / self.denominator) * centered
+
+def centered_on_mean(x, axes):
+    return x - x.mean(axis=axes, keepdims=True)
 
 
 class Prod(Function):
     """y = Π x_k over one axis (or the whole array when axis is None).
 
-    dy/dx_k = Π_{j≠k} x_j, the product of the *other* elements. Dividing y by x_k would give
-    it only when x_k ≠ 0, so it is built from two running products that never divide:
+    dy/dx_k = Π_{j≠k} x_j, the product of the *other* elements (products_of_others: dividing
+    y by x_k would give it only where x_k ≠ 0):
 
-        left_k  = x_0 · … · x_{k-1}   (exclusive cumulative product from the start)
-        right_k = x_{k+1} · … · x_n   (the same from the end)
-        dx_k    = g · left_k · right_k
+        dx_k = g · Π_{j≠k} x_j
     """
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.keepdims, self.axis = x.shape, keepdims, axis
-        flat = x.reshape(-1) if axis is None else x
-        self.x, self.along = flat, 0 if axis is None else axis % x.ndim
+        self.shape, self.axis = x.shape, axis
+        self.save_for_backward(x)
         return x.prod(axis=axis, keepdims=keepdims)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        along = self.along
-        ones = xp.ones_like(xp.take(self.x, [0], axis=along))
-        before = xp.concatenate([ones, xp.take(self.x, range(self.x.shape[along] - 1), axis=along)], axis=along)
-        after = xp.concatenate([xp.take(self.x, range(1, self.x.shape[along]), axis=along), ones], axis=along)
-        left = xp.cumprod(before, axis=along)
-        right = xp.flip(xp.cumprod(xp.flip(after, axis=along), axis=along), axis=along)
+        x, = self.saved_tensors
         if self.axis is None:
-            return (g * left * right).reshape(self.shape)
-        g = expand_reduced(g, (along,), self.keepdims)
-        return g * left * right
-
-    def backward_graph(self, g):
-        """The same on tensors (create_graph=True). The products of the other elements are
-        themselves a Prod: of the matrix whose row k is x with x_k replaced by 1."""
-        from . import masked_fill
-
-        xp = get_array_module(self.x)
-        x = self.input_tensor(0, self.x.reshape(self.shape) if self.axis is None else self.x)
-        x = x.reshape(-1) if self.axis is None else x.transpose(self.along, -1)   # the reduced axis last
-        n = x.shape[-1]
-        rows = masked_fill(x.unsqueeze(-2).expand(*x.shape[:-1], n, n), xp.eye(n, dtype=bool), 1.0)
-        others = Prod.apply(rows, axis=-1)                                        # Π_{j≠k} x_j
-        if self.axis is None:
-            return (g * others).reshape(self.shape)
-        kept = [1 if i == self.along else m for i, m in enumerate(self.shape)]
-        return g.reshape(kept) * others.transpose(self.along, -1)
+            return g * products_of_others(x.reshape(-1), 0).reshape(self.shape)
+        along = self.axis % len(self.shape)
+        return expand_reduced(g, self.shape, (along,)) * products_of_others(x, along)
 
 
-def _tensor_expand(g, axes, keepdims, shape):
-    """expand_reduced then broadcast, with minigrad's ops: g back over the reduced axes."""
-    kept = [1 if i in axes else n for i, n in enumerate(shape)]
-    return g.reshape(kept).expand(*shape)
+def products_of_others(x, axis):
+    """Π_{j≠k} x_j along ``axis``, for every k. On an array, from two running products that
+    never divide:
+
+        left_k  = x_0 · … · x_{k-1}   (exclusive cumulative product from the start)
+        right_k = x_{k+1} · … · x_n   (the same from the end)
+        Π_{j≠k} x_j = left_k · right_k
+
+    On a tensor (create_graph) as a Prod, so that the engine can differentiate it again: of
+    the matrix whose row k is x with x_k replaced by 1 (n² numbers for an axis of length n)."""
+    n = x.shape[axis]
+    if is_tensor(x):
+        from . import masked_fill, transpose
+
+        last = transpose(x, axis, -1)                                            # the axis last
+        rows = masked_fill(last.unsqueeze(-2).expand(*last.shape[:-1], n, n),
+                           get_array_module(x.data).eye(n, dtype=bool), 1.0)    # row k: x_k -> 1
+        return transpose(Prod.apply(rows, axis=-1), axis, -1)
+    xp = get_array_module(x)
+    ones = xp.ones_like(xp.take(x, [0], axis=axis))
+    before = xp.concatenate([ones, xp.take(x, range(n - 1), axis=axis)], axis=axis)
+    after = xp.concatenate([xp.take(x, range(1, n), axis=axis), ones], axis=axis)
+    left = xp.cumprod(before, axis=axis)
+    right = xp.flip(xp.cumprod(xp.flip(after, axis=axis), axis=axis), axis=axis)
+    return left * right

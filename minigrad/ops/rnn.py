@@ -9,12 +9,8 @@ with the same matrix-product rule (dA = G Bᵀ, dB = Aᵀ G), done by ``_affine_
 Backpropagation through time is nothing more than the autograd graph of these steps.
 Derivatives use the saved outputs: σ' = s(1 - s), tanh' = 1 - t².
 """
-from ..backend import get_array_module
 from ..tensor import Function
-
-
-def _sigmoid(xp, a):
-    return 0.5 * (1 + xp.tanh(0.5 * a))
+from .both import concatenate, sigmoid, split, tanh
 
 
 def _check(op, x, h, w_ih, w_hh, gates):
@@ -41,21 +37,6 @@ def _affine_backward(fn, da_x, da_h, x, h, w_ih, w_hh):
     )
 
 
-def _tensors(fn):
-    """The cell's inputs x, h, (c,) W_ih, W_hh, b_ih, b_hh as tensors in the graph, and the two
-    pre-activations a_x = x W_ihᵀ + b_ih and a_h = h W_hhᵀ + b_hh recomputed from them
-    (for backward_graph: the gates depend on every input)."""
-    inputs = [fn.input_tensor(i, a) for i, a in enumerate(fn.arrays)]
-    x, h, w_ih, w_hh, b_ih, b_hh = inputs[:2] + inputs[-4:]
-    return inputs, x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-
-
-def _affine_graph(da_x, da_h, inputs):
-    """_affine_backward on tensors."""
-    x, h, w_ih, w_hh = inputs[0], inputs[1], inputs[-4], inputs[-3]
-    return da_x @ w_ih, da_h @ w_hh, da_x.T @ x, da_h.T @ h, da_x.sum(0), da_h.sum(0)
-
-
 class RNNCellStep(Function):
     """h' = tanh(a),  a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh.
 
@@ -65,21 +46,22 @@ class RNNCellStep(Function):
 
     def forward(self, x, h, w_ih, w_hh, b_ih, b_hh):
         _check("rnn_cell", x, h, w_ih, w_hh, 1)
-        xp = get_array_module(x)
-        self.saved = (x, h, w_ih, w_hh)
-        self.arrays = (x, h, w_ih, w_hh, b_ih, b_hh)
-        self.h_new = xp.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
-        return self.h_new
+        h_new = tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+        self.save_for_backward(x, h, w_ih, w_hh, h_new)
+        return h_new
 
-    def backward(self, g):
-        da = g * (1 - self.h_new * self.h_new)
-        return _affine_backward(self, da, da, *self.saved)
+    def backward(self, dh_new):
+        x, h, w_ih, w_hh, h_new = self.saved_tensors
+        da = dh_new * (1 - h_new * h_new)
+        return _affine_backward(self, da, da, x, h, w_ih, w_hh)
 
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        inputs, a_x, a_h = _tensors(self)
-        h_new = (a_x + a_h).tanh()
-        da = g * (1 - h_new * h_new)
-        return _affine_graph(da, da, inputs)
+
+def lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """The LSTM's gates and new cell state: i, f, g, o, c' and tanh(c')."""
+    i, f, g, o = split(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, 4, 1)
+    i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+    c_new = f * c + i * g
+    return i, f, g, o, c_new, tanh(c_new)
 
 
 class LSTMCellStep(Function):
@@ -100,45 +82,28 @@ class LSTMCellStep(Function):
         _check("lstm_cell", x, h, w_ih, w_hh, 4)
         if c.shape != h.shape:
             raise ValueError(f"lstm_cell: cell state shape {c.shape} differs from hidden shape {h.shape}")
-        xp = get_array_module(x)
-        a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-        a_i, a_f, a_g, a_o = xp.split(a, 4, axis=1)
-        i, f, g, o = _sigmoid(xp, a_i), _sigmoid(xp, a_f), xp.tanh(a_g), _sigmoid(xp, a_o)
-        c_new = f * c + i * g
-        tanh_c = xp.tanh(c_new)
-        self.saved = (x, h, w_ih, w_hh)
-        self.arrays = (x, h, c, w_ih, w_hh, b_ih, b_hh)
-        self.gates, self.c, self.tanh_c = (i, f, g, o), c, tanh_c
-        return xp.concatenate([o * tanh_c, c_new], axis=1)
+        _, _, _, o, c_new, tanh_c = self.keep(lstm_gates, x, h, c, w_ih, w_hh, b_ih, b_hh)
+        self.save_for_backward(x, h, c, w_ih, w_hh, b_ih, b_hh)
+        return concatenate([o * tanh_c, c_new], 1)
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        i, f, g, o = self.gates
-        dh, dc_next = xp.split(grad, 2, axis=1)
-        dc_total = dc_next + dh * o * (1 - self.tanh_c * self.tanh_c)
-        da = xp.concatenate([
-            dc_total * g * i * (1 - i),
-            dc_total * self.c * f * (1 - f),
-            dc_total * i * (1 - g * g),
-            dh * self.tanh_c * o * (1 - o),
-        ], axis=1)
-        dx, dh_prev, dw_ih, dw_hh, db_ih, db_hh = _affine_backward(self, da, da, *self.saved)
-        dc_prev = dc_total * f if self.needs_input_grad[2] else None
-        return dx, dh_prev, dc_prev, dw_ih, dw_hh, db_ih, db_hh
+        x, h, c, w_ih, w_hh, b_ih, b_hh = self.saved_tensors
+        i, f, g, o, _, tanh_c = self.kept(x, h, c, w_ih, w_hh, b_ih, b_hh)
+        dh_new, dc_new = split(grad, 2, 1)
+        dc_total = dc_new + dh_new * o * (1 - tanh_c * tanh_c)
+        di, df, dg, do = dc_total * g, dc_total * c, dc_total * i, dh_new * tanh_c
+        da = concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], 1)
+        dx, dh, dw_ih, dw_hh, db_ih, db_hh = _affine_backward(self, da, da, x, h, w_ih, w_hh)
+        dc = dc_total * f if self.needs_input_grad[2] else None
+        return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
-    def backward_graph(self, grad):  # the same on tensors (create_graph=True)
-        inputs, a_x, a_h = _tensors(self)
-        c = inputs[2]
-        i, f, g, o = (a_x + a_h).chunk(4, 1)
-        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-        tanh_c = (f * c + i * g).tanh()
-        hidden = grad.shape[1] // 2
-        dh, dc_next = grad[:, :hidden], grad[:, hidden:]
-        dc_total = dc_next + dh * o * (1 - tanh_c * tanh_c)
-        da = _cat([dc_total * g * i * (1 - i), dc_total * c * f * (1 - f),
-                     dc_total * i * (1 - g * g), dh * tanh_c * o * (1 - o)])
-        dx, dh_prev, dw_ih, dw_hh, db_ih, db_hh = _affine_graph(da, da, inputs)
-        return dx, dh_prev, dc_total * f, dw_ih, dw_hh, db_ih, db_hh
+
+def gru_gates(x, h, w_ih, w_hh, b_ih, b_hh):
+    """The GRU's gates r, z, n and the recurrent part of n's pre-activation, a_h,n."""
+    ax_r, ax_z, ax_n = split(x @ w_ih.T + b_ih, 3, 1)
+    ah_r, ah_z, ah_n = split(h @ w_hh.T + b_hh, 3, 1)
+    r, z = sigmoid(ax_r + ah_r), sigmoid(ax_z + ah_z)
+    return r, z, tanh(ax_n + r * ah_n), ah_n
 
 
 class GRUCellStep(Function):
@@ -157,41 +122,22 @@ class GRUCellStep(Function):
 
     def forward(self, x, h, w_ih, w_hh, b_ih, b_hh):
         _check("gru_cell", x, h, w_ih, w_hh, 3)
-        xp = get_array_module(x)
-        ax_r, ax_z, ax_n = xp.split(x @ w_ih.T + b_ih, 3, axis=1)
-        ah_r, ah_z, self.ah_n = xp.split(h @ w_hh.T + b_hh, 3, axis=1)
-        self.r, self.z = _sigmoid(xp, ax_r + ah_r), _sigmoid(xp, ax_z + ah_z)
-        self.n = xp.tanh(ax_n + self.r * self.ah_n)
-        self.saved = (x, h, w_ih, w_hh)
-        self.arrays = (x, h, w_ih, w_hh, b_ih, b_hh)
-        return (1 - self.z) * self.n + self.z * h
+        _, z, n, _ = self.keep(gru_gates, x, h, w_ih, w_hh, b_ih, b_hh)
+        self.save_for_backward(x, h, w_ih, w_hh, b_ih, b_hh)
+        return (1 - z) * n + z * h
 
-    def backward(self, g):
-        xp = get_array_module(g)
-        r, z, n, h = self.r, self.z, self.n, self.saved[1]
-        dn_pre = g * (1 - z) * (1 - n * n)
-        dr_pre = dn_pre * self.ah_n * r * (1 - r)
-        dz_pre = g * (h - n) * z * (1 - z)
-        da_x = xp.concatenate([dr_pre, dz_pre, dn_pre], axis=1)
-        da_h = xp.concatenate([dr_pre, dz_pre, dn_pre * r], axis=1)
-        dx, dh, dw_ih, dw_hh, db_ih, db_hh = _affine_backward(self, da_x, da_h, *self.saved)
-        if dh is not None:
-            dh = dh + g * z
-        return dx, dh, dw_ih, dw_hh, db_ih, db_hh
-
-    def backward_graph(self, g):  # the same on tensors (create_graph=True)
-        inputs, a_x, a_h = _tensors(self)
-        h = inputs[1]
-        ax_r, ax_z, ax_n = a_x.chunk(3, 1)
-        ah_r, ah_z, ah_n = a_h.chunk(3, 1)
-        r, z = (ax_r + ah_r).sigmoid(), (ax_z + ah_z).sigmoid()
-        n = (ax_n + r * ah_n).tanh()
-        dn_pre = g * (1 - z) * (1 - n * n)
+    def backward(self, dh_new):
+        x, h, w_ih, w_hh, b_ih, b_hh = self.saved_tensors
+        r, z, n, ah_n = self.kept(x, h, w_ih, w_hh, b_ih, b_hh)
+        dn_pre = dh_new * (1 - z) * (1 - n * n)
         dr_pre = dn_pre * ah_n * r * (1 - r)
-        dz_pre = g * (h - n) * z * (1 - z)
-        dx, dh, dw_ih, dw_hh, db_ih, db_hh = _affine_graph(
-            _cat([dr_pre, dz_pre, dn_pre]), _cat([dr_pre, dz_pre, dn_pre * r]), inputs)
-        return dx, dh + g * z, dw_ih, dw_hh, db_ih, db_hh
+        dz_pre = dh_new * (h - n) * z * (1 - z)
+        da_x = concatenate([dr_pre, dz_pre, dn_pre], 1)
+        da_h = concatenate([dr_pre, dz_pre, dn_pre * r], 1)
+        dx, dh, dw_ih, dw_hh, db_ih, db_hh = _affine_backward(self, da_x, da_h, x, h, w_ih, w_hh)
+        if dh is not None:
+            dh = dh + dh_new * z                              # h' = … + z ⊙ h: the direct path
+        return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 
 
 def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
@@ -207,9 +153,3 @@ def lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
 
 def gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
     return GRUCellStep.apply(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
-
-
-def _cat(tensors):
-    from . import concatenate
-
-    return concatenate(tensors, 1)

@@ -6,6 +6,7 @@ slice back.
 """
 from ..backend import get_array_module, scatter_add
 from ..tensor import Function
+from .both import permute, scattered
 
 
 class Reshape(Function):
@@ -21,8 +22,6 @@ class Reshape(Function):
     def backward(self, g):
         return g.reshape(self.shape)
 
-    backward_graph = backward  # the same on tensors (create_graph=True)
-
 
 class Permute(Function):
     """y = x with axes reordered: y.shape[i] = x.shape[dims[i]].
@@ -37,10 +36,7 @@ class Permute(Function):
         return x.transpose(dims)
 
     def backward(self, g):
-        return g.transpose(self.inverse)
-
-    def backward_graph(self, g):
-        return g.permute(self.inverse)
+        return permute(g, self.inverse)
 
 
 class GetItem(Function):
@@ -58,9 +54,6 @@ class GetItem(Function):
     def backward(self, g):
         return scattered(g, self.shape, self.index)
 
-    def backward_graph(self, g):
-        return ScatterIndex.apply(g, shape=self.shape, index=self.index)
-
 
 class ScatterIndex(Function):
     """dx = zeros of ``shape`` with g added at ``index`` (GetItem's backward as an op, so that
@@ -73,27 +66,6 @@ class ScatterIndex(Function):
 
     def backward(self, dy):
         return dy[self.index]
-
-    def backward_graph(self, dy):
-        return dy[self.index]
-
-
-def scattered(g, shape, index):
-    """zeros of ``shape`` with g added at ``index``: dx = 0; dx[index] += g, repeats adding up."""
-    dx = get_array_module(g).zeros(shape, dtype=g.dtype)
-    if _never_repeats(index):
-        dx[index] = g  # slices, integers and masks pick each element once
-    else:
-        scatter_add(dx, index, g)
-    return dx
-
-
-def _never_repeats(index):
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(
-        p is None or p is Ellipsis or isinstance(p, (int, slice)) or getattr(p, "dtype", None) == bool
-        for p in parts
-    )
 
 
 def _shape_without(shape, axis):
@@ -123,8 +95,6 @@ class Concatenate(Function):
             start += size
         return tuple(grads)
 
-    backward_graph = backward  # slicing reads the same on tensors (create_graph=True)
-
 
 class Pad(Function):
     """y = x surrounded by ``value``; pad_width as in numpy.pad: ((before, after), ...) per axis.
@@ -141,8 +111,6 @@ class Pad(Function):
 
     def backward(self, g):
         return g[self.interior]
-
-    backward_graph = backward  # the same slice of a tensor
 
 
 class Gather(Function):
@@ -163,12 +131,6 @@ class Gather(Function):
 
     def backward(self, g):
         return scattered(g, self.shape, positions_along(self.index, self.dim))
-
-    def backward_graph(self, g):
-        from ..tensor import Tensor
-
-        zeros = Tensor(get_array_module(g.data).zeros(self.shape, dtype=g.dtype))
-        return ScatterAdd.apply(zeros, g, dim=self.dim, index=self.index)
 
 
 class ScatterAdd(Function):
@@ -195,19 +157,9 @@ class ScatterAdd(Function):
         return y
 
     def backward(self, g):
-        xp = get_array_module(g)
         dsrc = None
-        if self.needs_input_grad[1]:
-            dsrc = xp.zeros(self.src_shape, dtype=g.dtype)
-            dsrc[self.corner] = g[self.where]
-        return g, dsrc
-
-    def backward_graph(self, g):
-        from . import gather, pad
-
-        dsrc = gather(g, self.dim, self.index)
-        if dsrc.shape != self.src_shape:  # src larger than index: its other elements got nothing
-            dsrc = pad(dsrc, tuple((0, n - m) for m, n in zip(dsrc.shape, self.src_shape)))
+        if self.needs_input_grad[1]:                          # g at the positions, in src's corner
+            dsrc = scattered(g[self.where], self.src_shape, self.corner)
         return g, dsrc
 
 

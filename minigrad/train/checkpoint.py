@@ -31,6 +31,8 @@ import zipfile
 
 import numpy as np
 
+from ..version import __version__
+
 FORMAT, VERSION = "minigrad-checkpoint", 1
 
 
@@ -45,8 +47,6 @@ def save_atomically(obj, path):
     _remove_stale_temporaries(path)
     arrays = []
     skeleton = _encode(obj, arrays, "checkpoint")
-    from .. import __version__
-
     meta = json.dumps({"format": FORMAT, "version": VERSION, "minigrad": __version__, "content": skeleton}).encode()
     members = {f"a{k}": a for k, a in enumerate(arrays)}
     members["__meta__"] = np.frombuffer(meta, dtype=np.uint8)

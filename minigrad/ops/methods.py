@@ -1,0 +1,259 @@
+"""Python's operators and PyTorch's tensor methods, each a call of an op: ``a + b`` is
+``ops.add(a, b)``, ``x.sum(1)`` is ``ops.sum(x, 1)``.
+
+They live here, beside the ops they call, and not in the engine (tensor.py): the engine
+records and walks graphs and knows no op. Importing minigrad.ops gives `Tensor` these
+methods (the loop at the bottom), as DeZero's setup_variable does.
+"""
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, _data
+
+
+class TensorMethods:
+    """Attached to Tensor below; never instantiated."""
+
+    def to(self, target):
+        """``.to('cuda')``, ``.to('cpu')`` or ``.to(np.float64)``: a new tensor, same graph."""
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            return ops.to_device(self, target)
+        return ops.cast(self, target)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def clone(self):
+        """A copy of the data that stays in the graph (the gradient flows back to self)."""
+        return ops.mul(self, 1)
+
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.pow(base, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # Comparisons give boolean tensors outside the graph (they have no useful gradient).
+    def __lt__(self, other):
+        return Tensor(self.data < _data(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _data(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _data(other))
+
+    def __eq__(self, other):
+        return Tensor(self.data == _data(other))
+
+    def __ne__(self, other):
+        return Tensor(self.data != _data(other))
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, dim, index, src)
+
+    def prod(self, dim=None, keepdim=False, **numpy_names):
+        return ops.prod(self, dim, keepdim, **numpy_names)
+
+    def expand(self, *sizes):
+        return ops.expand(self, *sizes)
+
+    def repeat(self, *repeats):
+        return ops.repeat(self, *repeats)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor(self.data.any(axis=dim, keepdims=keepdim))
+
+    def all(self, dim=None, keepdim=False):  # noqa: A003 - PyTorch's name
+        return Tensor(self.data.all(axis=dim, keepdims=keepdim))
+
+    def __and__(self, other):
+        return Tensor(self.data & _data(other))
+
+    def __or__(self, other):
+        return Tensor(self.data | _data(other))
+
+    def __xor__(self, other):
+        return Tensor(self.data ^ _data(other))
+
+    def __invert__(self):
+        return Tensor(~self.data)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def long(self):
+        """An int64 copy, outside the graph (integers carry no gradient)."""
+        return Tensor(self.data.astype(np.int64))
+
+    def int(self):  # noqa: A003 - PyTorch's name
+        return Tensor(self.data.astype(np.int32))
+
+    def bool(self):  # noqa: A003 - PyTorch's name
+        return Tensor(self.data.astype(bool))
+
+    def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        return ops.clip(self, min, max)
+
+    clamp = clip
+
+    def softmax(self, dim=None, **numpy_names):
+        return ops.softmax(self, dim, **numpy_names)
+
+    def log_softmax(self, dim=None, **numpy_names):
+        return ops.log_softmax(self, dim, **numpy_names)
+
+    def sum(self, dim=None, keepdim=False, **numpy_names):
+        return ops.sum(self, dim, keepdim, **numpy_names)
+
+    def mean(self, dim=None, keepdim=False, **numpy_names):
+        return ops.mean(self, dim, keepdim, **numpy_names)
+
+    def max(self, dim=None, keepdim=False, **numpy_names):
+        """The largest value; along ``dim``, the pair (values, indices), as in PyTorch."""
+        return ops.max(self, dim, keepdim, **numpy_names)
+
+    def min(self, dim=None, keepdim=False, **numpy_names):
+        return ops.min(self, dim, keepdim, **numpy_names)
+
+    def amax(self, dim=None, keepdim=False, **numpy_names):
+        return ops.amax(self, dim, keepdim, **numpy_names)
+
+    def amin(self, dim=None, keepdim=False, **numpy_names):
+        return ops.amin(self, dim, keepdim, **numpy_names)
+
+    def var(self, dim=None, keepdim=False, correction=1, **numpy_names):
+        return ops.var(self, dim, keepdim, correction, **numpy_names)
+
+    def std(self, dim=None, keepdim=False, correction=1, **numpy_names):
+        return ops.std(self, dim, keepdim, correction, **numpy_names)
+
+    def argmax(self, dim=None, keepdim=False, **numpy_names):
+        return ops.argmax(self, dim, keepdim, **numpy_names)
+
+    def argmin(self, dim=None, keepdim=False, **numpy_names):
+        return ops.argmin(self, dim, keepdim, **numpy_names)
+
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    view = reshape
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None, **numpy_names):
+        return ops.squeeze(self, dim, **numpy_names)
+
+    def unsqueeze(self, dim=None, **numpy_names):
+        return ops.unsqueeze(self, dim, **numpy_names)
+
+
+
+_CLASS_MACHINERY = set(vars(type("Empty", (), {})))  # __module__, __dict__, __doc__, ...
+for _name, _method in vars(TensorMethods).items():
+    if _name not in _CLASS_MACHINERY:
+        setattr(Tensor, _name, _method)

@@ -1,0 +1,2 @@
+"""minigrad's version: CHANGELOG.md lists what each version changed."""
+__version__ = "0.2.0"
