@@ -5,7 +5,7 @@ the saved output, which is cheaper and more accurate than recomputing from the i
 """
 from ..backend import get_array_module
 from ..tensor import Function
-from .both import exp, sigmoid
+from .both import exp, sigmoid, stable_log_softmax
 
 
 class ReLU(Function):
@@ -58,13 +58,6 @@ class Tanh(Function):
     def backward(self, g):
         y, = self.saved_tensors
         return g * (1 - y * y)
-
-
-def stable_log_softmax(x, axis):
-    """log softmax(x) = x - logsumexp(x), with the max subtracted first so exp never overflows."""
-    xp = get_array_module(x)
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Softmax(Function):

@@ -1,7 +1,8 @@
 """2-D convolution (cross-correlation, as in every deep-learning library) over NCHW tensors."""
 from ..tensor import Function
-from .both import col2im, im2col, permute
+from .both import permute
 from .geometry import output_size, pair
+from .im2col import fold, unfold
 from .shape import Pad
 
 
@@ -41,7 +42,7 @@ class Conv2d(Function):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.geometry
         n, _, h, width = x.shape
         oh, ow = output_size(h, kh, sh, ph, dh), output_size(width, kw, sw, pw, dw)
-        cols = self.keep(im2col, x, geometry=self.geometry)  # X  (N·OH·OW, KH·KW·C)
+        cols = self.keep(unfold, x, geometry=self.geometry)  # X  (N·OH·OW, KH·KW·C)
         y_rows = cols @ weight_matrix(w).T                    # Y  (N·OH·OW, F)
         if b is not None:
             y_rows = y_rows + b
@@ -56,7 +57,7 @@ class Conv2d(Function):
         dw = permute(dw_matrix.reshape(f, kh, kw, c), (0, 3, 1, 2))  # back to (F, C, KH, KW)
         dx = None
         if self.needs_input_grad[0]:                          # a first layer's images need none
-            dx = col2im(g @ weight_matrix(w), x.shape, self.geometry)  # col2im(G Wm)
+            dx = fold(g @ weight_matrix(w), x.shape, self.geometry)    # col2im(G Wm)
         if len(self.needs_input_grad) == 2:
             return dx, dw
         return dx, dw, g.sum(axis=0)                          # db = Σ_rows G

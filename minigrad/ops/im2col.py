@@ -26,8 +26,7 @@ several overlapping windows receives the sum of their values, which is exactly t
 pass of im2col (the gradient of a copied value is the sum of the gradients of its copies).
 """
 from ..backend import get_array_module
-from ..tensor import Function
-from . import both
+from ..tensor import Function, Tensor
 from .geometry import output_size
 
 
@@ -77,7 +76,7 @@ class Im2col(Function):
         return im2col(x, *geometry)
 
     def backward(self, g):
-        return both.col2im(g, self.shape, self.geometry)
+        return fold(g, self.shape, self.geometry)
 
 
 class Col2im(Function):
@@ -88,4 +87,15 @@ class Col2im(Function):
         return col2im(cols, shape, *geometry)
 
     def backward(self, g):
-        return both.im2col(g, self.geometry)
+        return unfold(g, self.geometry)
+
+
+def unfold(x, geometry):
+    """im2col of an array, or of a tensor as the Im2col op (PyTorch's name: unfold), with
+    geometry = (kernel, stride, padding, dilation)."""
+    return Im2col.apply(x, geometry=geometry) if isinstance(x, Tensor) else im2col(x, *geometry)
+
+
+def fold(cols, shape, geometry):
+    """col2im of an array, or of a tensor as the Col2im op (PyTorch's name: fold)."""
+    return Col2im.apply(cols, shape=shape, geometry=geometry) if isinstance(cols, Tensor) else col2im(cols, shape, *geometry)

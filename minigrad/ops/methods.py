@@ -145,6 +145,10 @@ class TensorMethods:
     def chunk(self, chunks, dim=0):
         return ops.chunk(self, chunks, dim)
 
+    def where(self, condition, other):
+        """self where ``condition`` holds, else ``other`` (PyTorch's Tensor.where)."""
+        return ops.where(condition, self, other)
+
     def masked_fill(self, mask, value):
         return ops.masked_fill(self, mask, value)
 

@@ -7,8 +7,8 @@ positions (i, j). Output size is rounded down, as in PyTorch: OH = (H + 2p - KH)
 from ..backend import get_array_module
 from ..tensor import Function
 from .geometry import output_size, pair
-from .both import broadcast_to, col2im
-from .im2col import im2col
+from .both import broadcast_to
+from .im2col import fold, im2col
 
 
 class MaxPool2d(Function):
@@ -32,7 +32,7 @@ class MaxPool2d(Function):
         won = get_array_module(self.winner).arange(self.window) == self.winner[:, None]  # one True a row
         dcols = g.reshape(-1, 1) * won                        # g where the window's max was
         n, c, h, w = self.x_shape
-        return col2im(dcols, (n * c, 1, h, w), self.geometry).reshape(self.x_shape)
+        return fold(dcols, (n * c, 1, h, w), self.geometry).reshape(self.x_shape)
 
 
 class AvgPool2d(Function):
@@ -53,7 +53,7 @@ class AvgPool2d(Function):
         share = g.reshape(-1, 1) / self.window                # each element's share of its window's g
         dcols = broadcast_to(share, (share.shape[0], self.window))
         n, c, h, w = self.x_shape
-        return col2im(dcols, (n * c, 1, h, w), self.geometry).reshape(self.x_shape)
+        return fold(dcols, (n * c, 1, h, w), self.geometry).reshape(self.x_shape)
 
 
 def window_geometry(op, x, kernel_size, stride, padding):

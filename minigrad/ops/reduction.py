@@ -145,12 +145,10 @@ def products_of_others(x, axis):
     the matrix whose row k is x with x_k replaced by 1 (n² numbers for an axis of length n)."""
     n = x.shape[axis]
     if is_tensor(x):
-        from . import masked_fill, transpose
-
-        last = transpose(x, axis, -1)                                            # the axis last
-        rows = masked_fill(last.unsqueeze(-2).expand(*last.shape[:-1], n, n),
-                           get_array_module(x.data).eye(n, dtype=bool), 1.0)    # row k: x_k -> 1
-        return transpose(Prod.apply(rows, axis=-1), axis, -1)
+        last = x.transpose(axis, -1)                                             # the axis last
+        rows = last.unsqueeze(-2).expand(*last.shape[:-1], n, n).masked_fill(
+            get_array_module(x.data).eye(n, dtype=bool), 1.0)                   # row k: x_k -> 1
+        return Prod.apply(rows, axis=-1).transpose(axis, -1)
     xp = get_array_module(x)
     ones = xp.ones_like(xp.take(x, [0], axis=axis))
     before = xp.concatenate([ones, xp.take(x, range(n - 1), axis=axis)], axis=axis)

@@ -5,8 +5,7 @@ gradient back to where the element came from: reshape back, permute back, scatte
 slice back.
 """
 from ..backend import get_array_module, scatter_add
-from ..tensor import Function
-from .both import permute, scattered
+from ..tensor import Function, Tensor
 
 
 class Reshape(Function):
@@ -21,6 +20,40 @@ class Reshape(Function):
 
     def backward(self, g):
         return g.reshape(self.shape)
+
+
+def permute(x, axes):
+    """x with its axes in the order ``axes`` (NumPy's transpose(axes), PyTorch's permute), for an
+    array or a tensor (ops/both.py hands this on)."""
+    return Permute.apply(x, dims=tuple(axes)) if isinstance(x, Tensor) else x.transpose(axes)
+
+
+def scattered(g, shape, index, distinct=False):
+    """zeros of ``shape`` with g added at ``index``: dx = 0; dx[index] += g, repeats adding up
+    (the adjoint of indexing), for an array or a tensor. ``distinct``: no position repeats."""
+    if isinstance(g, Tensor):
+        return ScatterIndex.apply(g, shape=shape, index=index)
+    dx = get_array_module(g).zeros(shape, dtype=g.dtype)
+    if distinct or _never_repeats(index):
+        dx[index] = g  # slices, integers and masks pick each element once
+    else:
+        scatter_add(dx, index, g)
+    return dx
+
+
+def _never_repeats(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, slice)) or getattr(p, "dtype", None) == bool
+        for p in parts
+    )
+
+
+def concatenate(xs, axis):
+    """xs joined along ``axis``, for arrays or tensors."""
+    if any(isinstance(x, Tensor) for x in xs):
+        return Concatenate.apply(*xs, axis=axis)
+    return get_array_module(*xs).concatenate(xs, axis=axis)
 
 
 class Permute(Function):
