@@ -56,6 +56,12 @@ def install_kernel_choice(choose):
     _kernel_choice = choose
 
 
+def kernel_choice():
+    """The choice installed in the dispatch hook (None: every op runs its own code), for a
+    choice that wraps it: exercises/swap.py runs a student's ops in its place."""
+    return _kernel_choice
+
+
 def is_grad_enabled():
     return _grad_enabled
 
@@ -105,7 +111,7 @@ class Function:
     #: saved_tensors and kept() does; a fast twin's array kernels do not, and say so here.
     differentiable_backward = True
     _freed = False
-    _saved = _roles = _keep = None
+    _saved = _keep = None
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -125,7 +131,7 @@ class Function:
         tensors in the graph that they are (a leaf, an earlier op's output, or this op's)."""
         if not _graph_backward:
             return self._saved
-        return tuple(self._graph_node_of(role, array) for role, array in zip(self._roles, self._saved))
+        return tuple(map(self._graph_node_of, self._saved))
 
     def keep(self, compute, *inputs, **constants):
         """In forward: ``compute(*inputs, **constants)``, kept for backward (x̂ in batch norm,
@@ -142,10 +148,18 @@ class Function:
         values, compute, constants = self._keep
         return compute(*inputs, **constants) if _graph_backward else values
 
-    def _graph_node_of(self, role, array):
-        """A saved array as a tensor in the graph: input ``role`` (the leaf itself, or a tensor
-        made by the op that made it), or for role -1 this op's output."""
-        parent = self if role < 0 else self.parents[role]
+    def _graph_node_of(self, array):
+        """A saved array as a tensor in the graph: the input it is (the leaf itself, or a tensor
+        made by the op that made it), or this op's output. An array alive in _saved has the
+        id it had in forward, and no other array alive then had it: the ids tell which it is."""
+        if id(array) in self.input_ids:
+            parent = self.parents[self.input_ids.index(id(array))]
+        elif id(array) == self.output_id:
+            parent = self
+        else:
+            raise GradientError(f"{self.name}.forward saved an array that is neither one of its inputs nor its "
+                                f"output: save_for_backward takes those; compute intermediate values with "
+                                f"self.keep(...)")
         if isinstance(parent, Tensor):
             return parent
         t = Tensor(array)
@@ -170,7 +184,8 @@ class Function:
         if requires_grad:
             if len(tensors) > 1:
                 _check_same_float_dtype(cls.__name__, tensors)
-                _distinct_arrays(arrays, tensors)
+                if arrays[0] is arrays[1] or (len(arrays) > 2 and len(set(map(id, arrays))) < len(arrays)):
+                    _distinct_arrays(arrays, tensors)  # one array behind two inputs
             fn.needs_input_grad = needs
         else:
             fn.needs_input_grad = (False,) * len(tensors)
@@ -183,9 +198,9 @@ class Function:
             fn.output_meta = (out.data.shape, out.data.dtype)     # what its gradient must fit
             fn.input_refs = tuple(map(weakref.ref, tensors))      # for the in-place check,
             fn.input_versions = tuple(map(_version_of, tensors))  # without keeping them alive
-            fn.output_id = id(result)                             # (see _check_differentiable)
-            if fn._saved is not None:
-                fn._roles = _roles_of(fn, arrays, result)
+            fn.output_id = id(result)                             # which saved array is which:
+            if fn._saved is not None:                             # (see _graph_node_of)
+                fn.input_ids = tuple(map(id, arrays))
         return out
 
     def release(self):
@@ -196,29 +211,13 @@ class Function:
 
 def _distinct_arrays(arrays, tensors):
     """Two inputs with the same array but different tensors (``x * x.detach()``) get array
-    objects of their own, so that save_for_backward can tell which input it was given."""
+    objects of their own, so that save_for_backward can tell which input it was given.
+    """
     for i in range(1, len(arrays)):
         for j in range(i):
             if arrays[i] is arrays[j] and tensors[i] is not tensors[j]:
                 arrays[i] = arrays[i].view()
                 break
-
-
-def _roles_of(fn, arrays, out):
-    """For each array forward saved: the index of the input it is, or -1 for the output."""
-    roles = []
-    for saved in fn._saved:
-        for i, a in enumerate(arrays):
-            if saved is a:
-                roles.append(i)
-                break
-        else:
-            if saved is not out:
-                raise GradientError(f"{fn.name}.forward saved an array that is neither one of its inputs nor its "
-                                    f"output: save_for_backward takes those; compute intermediate values with "
-                                    f"self.keep(...)")
-            roles.append(-1)
-    return tuple(roles)
 
 
 def _node_of(t):
@@ -394,7 +393,7 @@ def _backpropagate(roots, root_grads, retain_graph, capture=None, create_graph=F
     Step 1 is where the extras live (`_arrive`): hooks, ``.grad`` for leaves, and with
     ``capture`` (grad()) the gradients returned by node id instead of written to ``.grad``.
     With ``create_graph`` the gradients are tensors and each backward runs on tensors
-    (`_input_gradients`), recorded like a forward pass, so they can be differentiated again;
+    (`_pass_back`), recorded like a forward pass, so they can be differentiated again;
     the graph is then kept, for the backward that will walk it."""
     grads, nodes = _root_gradients(roots, root_grads, as_tensors=create_graph)
     wanted = None if capture is None else {id(_node_of(t)) for t in capture}
@@ -408,9 +407,7 @@ def _backpropagate(roots, root_grads, retain_graph, capture=None, create_graph=F
                 g = _arrive(node, g, wanted, captured)                                # 1
                 if not isinstance(node, Function):
                     continue  # a leaf: nothing further back
-                for parent, input_grad in _input_gradients(node, g, create_graph):   # 2
-                    key = id(parent)                                                  # 3
-                    grads[key] = input_grad if key not in grads else grads[key] + input_grad
+                _pass_back(node, g, grads, create_graph)                              # 2 and 3
                 if not retain_graph and not create_graph:
                     node.release()
     except BaseException:
@@ -436,9 +433,10 @@ def _building_graph(create_graph):
         _graph_backward = previous
 
 
-def _input_gradients(fn, g, create_graph):
-    """Op ``fn``'s backward on gradient ``g``: (input node, its gradient) for every input that
-    wants one, each checked against the input's shape and dtype."""
+def _pass_back(fn, g, grads, create_graph):
+    """Steps 2 and 3 for op ``fn``: its backward turns ``g`` into one gradient per input, each
+    checked against the input's shape and dtype, and each input that wants one adds it to
+    what it has received so far (``grads``, by node id)."""
     if create_graph:
         _check_differentiable(fn)
     _check_versions(fn)
@@ -448,27 +446,38 @@ def _input_gradients(fn, g, create_graph):
     if len(input_grads) != len(fn.parents):
         raise GradientError(f"{fn.name}.backward has a bug: returned {len(input_grads)} gradients "
                             f"for {len(fn.parents)} inputs")
-    return [(parent, _checked_gradient(fn, i, parent, pg))
-            for i, (parent, needed, pg) in enumerate(zip(fn.parents, fn.needs_input_grad, input_grads))
-            if needed and pg is not None and parent is not None]
+    for i, parent in enumerate(fn.parents):
+        if input_grads[i] is None or parent is None or not fn.needs_input_grad[i]:
+            continue
+        input_grad = _checked_gradient(fn, i, parent, input_grads[i])
+        key = id(parent)
+        grads[key] = input_grad if key not in grads else grads[key] + input_grad
 
 
 def _check_differentiable(fn):
     """Refuse, naming the op, a backward that cannot build a graph: one whose class says so
-    (a fast twin's array kernels), or an op that kept an input on ``self`` instead of saving it (its backward would
-    take that input for a constant, and the second derivative would be silently wrong)."""
+    (a fast twin's array kernels), or one whose forward kept an input or its output on
+    ``self`` instead of saving it (its backward would take that array for a constant, and
+    the second derivative would be silently wrong)."""
     if not type(fn).differentiable_backward:
         raise RuntimeError(f"{fn.name} cannot be differentiated twice (create_graph=True): its backward works on "
                            f"arrays only (differentiable_backward = False). If it is a fast kernel, run the model "
                            f"under minigrad.use_kernels('reference') (or MINIGRAD_KERNELS=reference)")
     inputs = [ref() for ref in fn.input_refs]
+    input_ids = vars(fn).get("input_ids", ())
     for name, value in vars(fn).items():
-        kept_input = any(t is not None and value is t.data for t in inputs)
-        if kept_input or id(value) == fn.output_id:  # (an array alive on self: its id is the output's only if it is it)
-            raise RuntimeError(f"{fn.name} cannot be differentiated twice (create_graph=True): its forward kept "
-                               f"{'an input' if kept_input else 'its output'} as self.{name}, which its backward would "
-                               f"take for a constant; save it with self.save_for_backward(...) and read it back from "
-                               f"self.saved_tensors")
+        if not hasattr(value, "dtype") or isinstance(value, Tensor):
+            continue  # not an array
+        # an array kept on self since forward: while it lives, no other array has its id
+        if id(value) in input_ids or any(t is not None and value is t.data for t in inputs):
+            which = "an input"
+        elif id(value) == fn.output_id:
+            which = "its output"
+        else:
+            continue
+        raise RuntimeError(f"{fn.name} cannot be differentiated twice (create_graph=True): its forward kept "
+                           f"{which} as self.{name}, which its backward would take for a constant; save it "
+                           f"with self.save_for_backward(...) and read it back from self.saved_tensors")
 
 
 def _root_gradients(roots, root_grads, as_tensors=False):
