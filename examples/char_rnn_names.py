@@ -305,6 +305,9 @@ def parse_args(argv=None):
     t.add_argument("--out", default="runs/char_rnn")
     t.add_argument("--resume", action="store_true")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--student", nargs="+", choices=["lstm_cell"], default=[],
+                   help="train with your own LSTM step from exercises/ (graded first; exercises/README.md)")
+    t.add_argument("--solutions", action="store_true", help="with --student: the exercises' worked solutions")
     s = commands.add_parser("sample", help="generate names from a trained model.npz")
     s.add_argument("--checkpoint", default="runs/char_rnn/model.npz")
     s.add_argument("--language", required=True)
@@ -321,6 +324,15 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
+    if getattr(args, "student", None):
+        if args.cell != "lstm":
+            print("error: --student lstm_cell trains your LSTM step: add --cell lstm", file=sys.stderr)
+            return 2
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the repository, for exercises/
+        from exercises.swap import use_in_example
+
+        if not use_in_example(args.student, args.solutions):  # graded first: no training with a wrong backward
+            return 2
     return train(args) if args.command == "train" else sample(args)
 
 

@@ -89,6 +89,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs/cifar10_cnn")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--student", nargs="+", choices=["conv2d", "batch_norm"], default=[],
+                   help="train with your own ops from exercises/ (graded first; exercises/README.md)")
+    p.add_argument("--solutions", action="store_true", help="with --student: the exercises' worked solutions")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel training over the processes started by mpiexec -n N")
     return p.parse_args(argv)
@@ -97,6 +100,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
+    if args.student:
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the repository, for exercises/
+        from exercises.swap import use_in_example
+
+        if not use_in_example(args.student, args.solutions):  # graded first: no training with a wrong backward
+            return 2
     out = pathlib.Path(args.out)
     batch_size, sampler = args.batch_size, None
     if args.distributed:

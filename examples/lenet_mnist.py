@@ -256,8 +256,16 @@ def main(argv=None):
     parser.add_argument("--out", default="runs/lenet")
     parser.add_argument("--limit", type=int, default=0, help="use only N training images (quick checks)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--student", nargs="+", choices=["conv2d", "batch_norm"], default=[],
+                        help="train with your own ops from exercises/ (graded first; exercises/README.md)")
+    parser.add_argument("--solutions", action="store_true", help="with --student: the exercises' worked solutions")
     args = parser.parse_args(argv)
     mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
+    if args.student:
+        if not use_student_ops(args.student, args.solutions):
+            return 2
+        if args.out == parser.get_default("out"):  # the study caches results by recipe: keep these apart
+            args.out += "_" + "_".join(["student"] + args.student)
     study = Study(args)
     if args.limit:
         study._splits = Splits(args.data_dir, 0)
@@ -273,6 +281,14 @@ def main(argv=None):
         summary["seeds"] = seeds(study)
     (study.out / f"summary_{args.question}.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def use_student_ops(names, solutions=False):
+    """Grade the student's ops, then swap them in (exercises/swap.py); False if one fails."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the repository, for exercises/
+    from exercises.swap import use_in_example
+
+    return use_in_example(names, solutions)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,46 @@ def test_cli_runs_q1_end_to_end(tmp_path):
     assert (tmp_path / "q1_loss.png").exists() and (tmp_path / "q1_accuracy.png").exists()
     cached = list((tmp_path / "runs").glob("*.json"))
     assert len(cached) == 4 and "history" in json.loads(cached[0].read_text())
+
+
+@pytest.fixture
+def restore_the_kernel_choice():
+    from minigrad.tensor import install_kernel_choice, kernel_choice
+
+    previous = kernel_choice()
+    yield
+    install_kernel_choice(previous)
+
+
+@real
+def test_the_students_conv_and_batch_norm_train_lenet(restore_the_kernel_choice):
+    # the worked solutions stand for a student's files: graded, swapped in, then LeNet-5 learns
+    from exercises.swap import use_student_ops
+
+    use_student_ops(["conv2d", "batch_norm"], solution=True, report=lambda line: None)
+    x = mg.tensor(np.zeros((2, 1, 28, 28), np.float32), requires_grad=True)
+    ran = lenet.lenet(batch_norm=True)(x).sum()
+    ops = set()
+    stack = [ran._ctx]
+    while stack:
+        fn = stack.pop()
+        ops.add(type(fn).__name__)
+        stack += [p for p in fn.parents if isinstance(p, mg.Function)]
+    assert {"StudentConv2d", "StudentBatchNorm"} <= ops, ops
+    splits = lenet.Splits(SHARED_DATA, 0)
+    splits.subsets = {1.0: np.arange(3000)}
+    result = lenet.run(splits, lenet.recipe(lenet.BEST), 1.0, epochs=1, seed=0)
+    assert result["test_accuracy"] >= 0.9, result["test_accuracy"]
+
+
+def test_a_wrong_student_op_is_refused_before_training(tmp_path, monkeypatch, capsys, restore_the_kernel_choice):
+    from exercises import grade
+    from test_exercises import MISTAKES
+
+    _, wrong, _ = MISTAKES["conv weight axes"]
+    monkeypatch.setattr(grade, "load", lambda name, solution=False: wrong)
+    trained = []
+    monkeypatch.setattr(lenet, "Study", lambda args: trained.append(args))
+    assert lenet.main(["q1", "--student", "conv2d", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert not trained
+    assert "error: your op is not ready to train a model: conv2d" in capsys.readouterr().err
