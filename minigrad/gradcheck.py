@@ -123,7 +123,11 @@ def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             raise GradcheckError(f"gradgradcheck: the first derivative built with create_graph=True differs from "
                                  f"backward's for input {i} at index {tuple(int(k) for k in worst)}: "
                                  f"{a[worst]:.8g} vs {b[worst]:.8g} (a bug in an op's backward when it runs on tensors)")
-    return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed, _record=True)
+    try:
+        return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed, _record=True)
+    except GradcheckError as err:
+        raise GradcheckError(f"gradgradcheck: the second derivative is wrong (the gradient of the first "
+                             f"derivative disagrees with finite differences of it): {err}") from None
 
 
 def _one_output(fn):

@@ -67,3 +67,27 @@ def test_the_readmes_python_blocks_run(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("ran")
+
+
+def test_the_derivations_render_as_blocks_in_the_api_reference():
+    """An equation indented under a line of prose, with no blank line between, runs into that
+    paragraph in the rendered reference (Markdown): batch norm's, the recurrent cells' and
+    BCE's derivations once did."""
+    import ast
+    import pathlib
+
+    run_on = []
+    for path in sorted((pathlib.Path(ROOT) / "minigrad" / "ops").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Module)) or not ast.get_docstring(node):
+                continue
+            in_block, previous = False, ""
+            for line in ast.get_docstring(node, clean=True).split("\n"):
+                if line.startswith("    ") and line.strip() and not in_block:
+                    if previous.strip():
+                        run_on.append(f"{path.name}: {getattr(node, 'name', 'module')}: {line.strip()[:40]}")
+                    in_block = True
+                elif line.strip() and not line.startswith(" "):
+                    in_block = False
+                previous = line
+    assert not run_on, "indented blocks right after prose (add a blank line before them):\n" + "\n".join(run_on)

@@ -51,3 +51,30 @@ def test_a_freed_graph_and_a_bad_file_name_are_refused(tmp_path):
     loss.backward()
     with pytest.raises(RuntimeError, match="draw it before backward"):
         mg.to_dot(loss)
+
+
+def test_a_tensor_used_twice_has_two_edges():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    dot = mg.to_dot(x * x, names={"x": x})
+    edges = [line for line in dot.splitlines() if line.strip().startswith(f"t{id(x)} ->")]
+    assert len(edges) == 2 and {'label="0"' in edges[0], 'label="1"' in edges[1]} == {True}
+
+
+def test_an_input_nothing_else_holds_is_drawn_without_its_shape():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * mg.tensor([3.0, 4.0])  # the constant tensor is gone once the op has run
+    dot = mg.to_dot(y)
+    assert 'label="constant", shape=box, style="filled,dashed"' in dot
+    assert dot.count("->") == 3  # x, the constant, the output
+
+
+def test_values_writes_small_tensors_values_and_gradients():
+    x = mg.tensor([1.5, -2.0], requires_grad=True)
+    hidden = x * 3
+    hidden.retain_grad()
+    y = (hidden * hidden).sum()
+    y.backward(retain_graph=True)
+    dot = mg.to_dot(y, names={"x": x}, values=True)
+    assert "x\\n2 float32\\ndata [1.5, -2]\\ngrad [27, -36]" in dot   # dy/dx = 18x
+    assert "data [4.5, -6]\\ngrad [9, -12]" in dot                       # the kept intermediate
+    assert "data [" not in mg.to_dot(y, names={"x": x})                  # only when asked

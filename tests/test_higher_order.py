@@ -264,3 +264,19 @@ def test_the_padding_row_gets_no_gradient_at_any_order(padding_idx):
         first_t, = torch.autograd.grad((out_t * out_t * torch.tensor(weights.numpy())).sum(), theirs, create_graph=True)
         second_t, = torch.autograd.grad((first_t * first_t).sum(), theirs)
         np.testing.assert_allclose(second.numpy(), second_t.numpy(), rtol=1e-10)
+
+
+def test_gradgradcheck_says_it_is_the_second_derivative_that_is_wrong():
+    class CubeWithConstantSlope(mg.Function):  # a right first derivative whose own derivative is lost
+        def forward(self, x):
+            self.save_for_backward(x)
+            return x ** 3
+
+        def backward(self, g):
+            x, = self.saved_tensors
+            return 3 * g * mg.ops.both.constant(x) ** 2   # x's values, cut from the graph
+
+    x = mg.tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    assert mg.gradcheck(CubeWithConstantSlope.apply, x)
+    with pytest.raises(mg.GradcheckError, match="gradgradcheck: the second derivative is wrong"):
+        mg.gradgradcheck(CubeWithConstantSlope.apply, x)

@@ -12,10 +12,13 @@ class BatchNorm(Function):
     are the running statistics, constants.
 
     Backward (per channel, sums over the M values; dy = dL/dy):
+
         dβ = Σ dy          dγ = Σ dy·x̂          dx̂ = γ·dy
     In training μ and σ depend on x too: ∂μ/∂x_j = 1/M, and from σ² = Σ(x - μ)²/M (+ eps),
     2σ ∂σ/∂x_j = 2(x_j - μ)/M, so ∂σ/∂x_j = x̂_j/M. Then
+
         ∂x̂_i/∂x_j = (δ_ij - 1/M)/σ - (x_i - μ)/σ² · ∂σ/∂x_j = (δ_ij - 1/M)/σ - x̂_i x̂_j/(M σ),
+
     and dx_j = Σ_i dx̂_i ∂x̂_i/∂x_j, with Σ_i dx̂_i = γ Σ dy and Σ_i dx̂_i x̂_i = γ Σ dy·x̂,
     gives the compact form
 

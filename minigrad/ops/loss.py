@@ -170,6 +170,7 @@ class BCEWithLogits(Function):
 
     Written stably as ℓ = max(x, 0) - x·t + log(1 + e^(-|x|)) (no exp of a large number,
     no log of 0). Differentiating the first form with σ' = σ(1 - σ):
+
         dℓ/dx = -[t(1 - σ) - (1 - t)σ] = σ(x) - t        (the logistic 'prediction minus target')
         dℓ/dt = -x                                        (log σ(x) - log(1 - σ(x)) = x)
     """

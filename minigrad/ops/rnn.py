@@ -66,12 +66,14 @@ def lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh):
 
 class LSTMCellStep(Function):
     """Gates from a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, split in four (PyTorch's order):
+
         i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
         c' = f ⊙ c + i ⊙ g          h' = o ⊙ tanh(c')
     The op returns [h', c'] joined along the last axis (one output per op in this engine);
     the LSTMCell module splits it.
 
     Backward, given dh' and dc' (the c' gradient from the next step):
+
         dc_total = dc' + dh' ⊙ o ⊙ (1 - tanh²(c'))       (c' reaches the loss two ways)
         do = dh' ⊙ tanh(c')   di = dc_total ⊙ g   dg = dc_total ⊙ i   df = dc_total ⊙ c
         dc = dc_total ⊙ f
@@ -108,11 +110,13 @@ def gru_gates(x, h, w_ih, w_hh, b_ih, b_hh):
 
 class GRUCellStep(Function):
     """With a_x = x W_ihᵀ + b_ih and a_h = h W_hhᵀ + b_hh, each split in three (r, z, n):
+
         r = σ(a_x,r + a_h,r)   z = σ(a_x,z + a_h,z)   n = tanh(a_x,n + r ⊙ a_h,n)
         h' = (1 - z) ⊙ n + z ⊙ h
     (r scales only the recurrent part of n, as in PyTorch.)
 
     Backward, given dh':
+
         dn = dh' ⊙ (1 - z)    dz = dh' ⊙ (h - n)    dh (direct) = dh' ⊙ z
         dn_pre = dn ⊙ (1 - n²)   dr = dn_pre ⊙ a_h,n
         da_x = [dr·r(1-r), dz·z(1-z), dn_pre]
