@@ -20,9 +20,12 @@ Two ways to train, one model:
 Writes to --out: loss.png, heldout_nll.json (per language), samples.txt, model.npz.
 """
 import argparse
+import contextlib
 import json
 import pathlib
+import signal
 import sys
+import threading
 import time
 
 import minigrad as mg
@@ -31,6 +34,13 @@ import numpy as np
 from minigrad import data, nn, optim
 from minigrad.data.names import ALPHABET
 from minigrad.train import load_checkpoint, plot_curves, run_cli, save_atomically
+
+NAMES_SEEN = 100_000  # the homework's training: 100,000 names (one a step), in either mode
+
+
+def default_steps(mode, batch_size):
+    """The homework's 100,000 names: as many steps one name at a time, 1,562 batches of 64."""
+    return NAMES_SEEN if mode == "single" else NAMES_SEEN // batch_size
 
 EOS = len(ALPHABET)  # index of the end-of-name token, after the 58 letters and signs
 N_LETTERS = len(ALPHABET) + 1
@@ -173,6 +183,27 @@ def training_pairs(splits, languages, rng, mode, batch_size):
         yield [(int(c), train[c][rng.integers(0, len(train[c]))]) for c in cats]
 
 
+@contextlib.contextmanager
+def finishing_the_step_on_ctrl_c():
+    """Inside, a Ctrl-C (SIGINT) ends the training after the step it came in, which the loop
+    then saves: a step cut in half would leave the weights half updated. A second Ctrl-C
+    stops at once. Yields a function that says whether one came."""
+    came, previous = [], signal.getsignal(signal.SIGINT)
+    main_thread = threading.current_thread() is threading.main_thread()  # (signals reach only that one)
+
+    def handler(signum, frame):
+        came.append(signum)
+        signal.signal(signal.SIGINT, previous)
+
+    if main_thread:
+        signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(came)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+
+
 def train(args):
     out = pathlib.Path(args.out)
     dataset = data.Names(args.data_dir)
@@ -202,27 +233,31 @@ def train(args):
     stream = training_pairs(splits, languages, rng, args.mode, args.batch_size)
     names_seen, window, tick = 0, [], time.perf_counter()
     bar = _progress(args.steps, step, not args.no_progress)
-    while step < args.steps:
-        pairs = next(stream)
-        loss = sequence_loss(model, *padded_batch(pairs, len(languages)))
-        optimizer.zero_grad()
-        (loss if args.mode == "single" else loss / len(pairs)).backward()
-        if args.clip:
-            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-        optimizer.step()
-        step += 1
-        names_seen += len(pairs)
-        window.append(loss.item() / sum(len(n) + 1 for _, n in pairs))
-        if step % args.log_every == 0 or step == args.steps:
-            losses.append((step, float(np.mean(window))))
-            window = []
-            if bar is not None:
-                bar.update(args.log_every)
-                bar.set_postfix(loss_per_char=f"{losses[-1][1]:.3f}", names_per_s=f"{names_seen / (time.perf_counter() - tick):.0f}")
-        if step % args.checkpoint_every == 0 or step == args.steps:
-            save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                             "losses": losses, "data_rng": rng.bit_generator.state, "rng": mg.random.get_state()},
-                            checkpoint)
+    with finishing_the_step_on_ctrl_c() as interrupted:
+        while step < args.steps:
+            pairs = next(stream)
+            loss = sequence_loss(model, *padded_batch(pairs, len(languages)))
+            optimizer.zero_grad()
+            (loss if args.mode == "single" else loss / len(pairs)).backward()
+            if args.clip:
+                nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            step += 1
+            names_seen += len(pairs)
+            window.append(loss.item() / sum(len(n) + 1 for _, n in pairs))
+            if step % args.log_every == 0 or step == args.steps:
+                losses.append((step, float(np.mean(window))))
+                window = []
+                if bar is not None:
+                    bar.update(args.log_every)
+                    bar.set_postfix(loss_per_char=f"{losses[-1][1]:.3f}", names_per_s=f"{names_seen / (time.perf_counter() - tick):.0f}")
+            if step % args.checkpoint_every == 0 or step == args.steps or interrupted():
+                save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                                 "losses": losses, "data_rng": rng.bit_generator.state, "rng": mg.random.get_state()},
+                                checkpoint)
+            if interrupted():  # Ctrl-C: the step it came in is finished and saved; --resume goes on from it
+                print(f"\ninterrupted at step {step}; checkpoint saved: continue with --resume", file=sys.stderr)
+                raise KeyboardInterrupt
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - tick
@@ -292,7 +327,9 @@ def parse_args(argv=None):
     t = commands.add_parser("train", help="train the model (the default)")
     t.add_argument("--mode", choices=["single", "batched"], default="single")
     t.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
-    t.add_argument("--steps", type=int, default=100_000)
+    t.add_argument("--steps", type=int, default=None,
+                   help="training steps (default: 100,000 names' worth: one name a step in single mode, "
+                        "100,000 // --batch-size batches in batched mode)")
     t.add_argument("--batch-size", type=int, default=64, help="names per step in batched mode")
     t.add_argument("--hidden", type=int, default=128)
     t.add_argument("--lr", type=float, default=None, help="default 0.0005 (single, SGD) or 0.003 (batched, Adam)")
@@ -323,6 +360,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if getattr(args, "steps", 0) is None:
+        args.steps = default_steps(args.mode, args.batch_size)
     mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     if getattr(args, "student", None):
         if args.cell != "lstm":

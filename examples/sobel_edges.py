@@ -48,8 +48,9 @@ def sobel(images):
     return gx, gy, (gx * gx + gy * gy).sqrt()
 
 
-def load_images(data_dir, count=3):
-    """A few MNIST digits and grey CIFAR images (N, 1, H, W) in [0, 1], or a test pattern."""
+def load_images(data_dir, count=3, synthetic=False):
+    """A few MNIST digits and grey CIFAR images (N, 1, H, W) in [0, 1]; with ``synthetic``, or
+    where neither dataset is there, a test pattern (a rectangle and a disc), and says so."""
     images = []
     try:
         mnist = data.MNIST(data_dir, train=False, download=False)
@@ -62,7 +63,10 @@ def load_images(data_dir, count=3):
         images += list(0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2])
     except data.DatasetError:
         pass
-    if not images:
+    if not images and not synthetic:
+        raise data.DatasetError(f"sobel_edges: neither MNIST nor CIFAR-10 is in {data.data_root(data_dir)}: "
+                                "pass --data-dir, or --synthetic for a test pattern")
+    if synthetic or not images:
         yy, xx = np.mgrid[:32, :32]
         images = [((xx > 12) & (xx < 24) & (yy > 8) & (yy < 20)).astype(float), ((xx - 16) ** 2 + (yy - 16) ** 2 < 100).astype(float)]
     return np.stack(images)[:, None].astype(np.float32)
@@ -186,12 +190,13 @@ def main(argv=None):
     parser.add_argument("--out", default="runs/sobel")
     parser.add_argument("--depths", type=int, nargs="+", default=[5, 10, 20, 50])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthetic", action="store_true", help="a drawn test pattern instead of MNIST and CIFAR")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
 
-    images = load_images(args.data_dir)
+    images = load_images(args.data_dir, synthetic=args.synthetic)
     gx, gy, magnitude = sobel(mg.tensor(images))
     flat = images[:, 0]
     # Sobel's Gx on a vertical step from 0 to 1 gives 1 + 2 + 1 = 4 at the step: a check of orientation.
@@ -265,4 +270,8 @@ def _depth_figure(path, curves, depth):
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from minigrad.train import run_cli
+
+    sys.exit(run_cli(main))

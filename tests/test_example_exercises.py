@@ -98,8 +98,8 @@ def test_score_decomposition_adds_up():
 # ----- the scripts run end to end -----------------------------------------------------------
 
 def test_scripts_run_and_write_their_figures(tmp_path, capsys):
-    data_dir = str(SHARED_DATA) if SHARED_DATA.is_dir() else str(tmp_path / "none")
-    sobel.main(["--data-dir", data_dir, "--out", str(tmp_path / "sobel"), "--depths", "5", "10"])
+    real = ["--data-dir", str(SHARED_DATA)] if SHARED_DATA.is_dir() else ["--synthetic"]
+    sobel.main(real + ["--out", str(tmp_path / "sobel"), "--depths", "5", "10"])
     bptt.main(["--out", str(tmp_path / "bptt")])
     pe.main(["--out", str(tmp_path / "pe"), "--length", "40", "--d", "16"])
     for name in ("sobel/sobel.png", "sobel/deep_stack_gradients.png", "bptt/jacobian_vs_T.png",
@@ -107,3 +107,11 @@ def test_scripts_run_and_write_their_figures(tmp_path, capsys):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
     printed = capsys.readouterr().out
     assert "gradcheck passed on every sequence" in printed
+
+
+def test_sobel_says_when_there_are_no_images_instead_of_drawing_its_own(tmp_path):
+    from minigrad.data import DatasetError
+
+    with pytest.raises(DatasetError, match="neither MNIST nor CIFAR-10.*--synthetic"):
+        sobel.main(["--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "sobel"), "--depths", "5"])
+    assert len(sobel.load_images(str(tmp_path / "empty"), synthetic=True)) == 2

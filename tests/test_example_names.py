@@ -66,3 +66,38 @@ def test_single_name_mode_with_gated_cell_and_resume(tmp_path, capsys):
     resumed, uninterrupted = (checkpoint.load(tmp_path / run / "model.npz")["model"] for run in ("run", "straight"))
     for name in uninterrupted:  # the same weights, bit for bit, as a run that was never stopped
         np.testing.assert_array_equal(resumed[name], uninterrupted[name], err_msg=name)
+
+
+def test_ctrl_c_finishes_the_step_saves_it_and_resume_goes_on_bit_for_bit(tmp_path, capsys):
+    import os
+    import signal
+    import threading
+
+    from minigrad.train import checkpoint
+
+    args = ["train", "--mode", "single", "--hidden", "16", "--data-dir", str(data_dir(tmp_path)), "--no-progress",
+            "--checkpoint-every", "100000", "--log-every", "10"]
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):  # (run_cli turns it into exit status 130)
+        names.main(args + ["--out", str(tmp_path / "run"), "--steps", "1000000"])
+    timer.join()
+    stopped = checkpoint.load(tmp_path / "run" / "checkpoint.npz")["step"]
+    assert 0 < stopped < 1000000 and "checkpoint saved: continue with --resume" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    end = str(stopped + 15)
+    names.main(args + ["--out", str(tmp_path / "run"), "--steps", end, "--resume"])
+    names.main(args + ["--out", str(tmp_path / "straight"), "--steps", end])
+    resumed, uninterrupted = (checkpoint.load(tmp_path / run / "model.npz")["model"] for run in ("run", "straight"))
+    for name in uninterrupted:
+        np.testing.assert_array_equal(resumed[name], uninterrupted[name], err_msg=name)
+
+
+def test_batched_mode_sees_as_many_names_as_the_homework_by_default(monkeypatch):
+    # examples/README.md's table: 100,000 steps of one name, or 1,562 batches of 64 (it once ran 100,000 batches)
+    trained = []
+    monkeypatch.setattr(names, "train", lambda args: trained.append(args.steps))
+    names.main(["train", "--mode", "batched", "--batch-size", "64"])
+    names.main(["train", "--mode", "single"])
+    names.main(["train", "--mode", "batched", "--steps", "7"])
+    assert trained == [1562, 100000, 7]
