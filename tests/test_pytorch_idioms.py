@@ -583,3 +583,78 @@ def test_initialisers_give_the_distributions_pytorch_defines():
     assert (q.numpy() == 0.3).all()
     with pytest.raises(ValueError, match="mode must be"):
         nn.init.kaiming_normal_(w, mode="fan_avg")
+
+
+# ----- issue 36's silent differences ---------------------------------------------------------
+
+@needs_torch
+def test_load_state_dict_returns_the_missing_and_unexpected_keys_as_pytorch_does():
+    ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    state = {"weight": np.zeros((2, 3), np.float32), "extra": np.zeros(1, np.float32)}
+    missing, unexpected = ours.load_state_dict(state, strict=False)
+    result = theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict=False)
+    assert (missing, unexpected) == (result.missing_keys, result.unexpected_keys) == (["bias"], ["extra"])
+    assert ours.load_state_dict(ours.state_dict()).missing_keys == []
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_along_a_dim_gives_a_tie_all_the_gradient_at_the_returned_index(name, keepdim):
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [5.0, 5.0, 5.0]])
+    ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    mine, ref = getattr(ours, name)(1, keepdim=keepdim), getattr(theirs, name)(1, keepdim=keepdim)
+    weights = np.arange(1.0, 4.0).reshape(mine.values.shape)
+    (mine.values * mg.tensor(weights)).sum().backward()
+    (ref.values * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(mine.values.numpy(), ref.values.detach().numpy())
+    np.testing.assert_array_equal(mine.indices.numpy(), ref.indices.numpy())
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    amax = mg.tensor(x, requires_grad=True)  # amax keeps splitting between ties, as PyTorch's does
+    mg.amax(amax, 1).sum().backward()
+    torch_amax = torch.tensor(x, requires_grad=True)
+    torch.amax(torch_amax, 1).sum().backward()
+    np.testing.assert_allclose(amax.grad.numpy(), torch_amax.grad.numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("expression", ["a / 2", "2 / a", "a / a", "a + f", "f * a", "a - f", "f / a"])
+def test_integers_meet_floats_in_pytorchs_dtypes(expression):
+    ours = eval(expression, {"a": mg.tensor([1, 2]), "f": mg.tensor([0.5, 1.5])})
+    theirs = eval(expression, {"a": torch.tensor([1, 2]), "f": torch.tensor([0.5, 1.5])})
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), expression
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@needs_torch
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_powers_give_pytorchs_numbers_where_a_formula_would_give_nan(order):
+    # d/dx x⁰ = 0 at x = 0 (b·x^(b-1) would be 0·∞), relu(x)⁰ likewise, and every derivative
+    # of x³ at 0, up to the 4th (whose formula meets 6·x⁰)
+    x = np.array([0.0, 1.5, -2.0])
+    for fn, torch_fn in [(lambda t: t ** 0, lambda t: t ** 0), (lambda t: mg.relu(t) ** 0, lambda t: torch.relu(t) ** 0),
+                         (lambda t: t ** 3, lambda t: t ** 3)]:
+        ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        mine, ref = fn(ours).sum(), torch_fn(theirs).sum()
+        for k in range(order):
+            last = k == order - 1
+            mine, = mg.grad(mine, [ours], create_graph=not last, allow_unused=True)
+            ref, = torch.autograd.grad(ref, [theirs], create_graph=not last, allow_unused=True)
+            if mine is None or ref is None or k < order - 1 and not (mine.requires_grad and ref.requires_grad):
+                break
+            if not last:
+                mine, ref = mine.sum(), ref.sum()
+        else:
+            assert not np.isnan(mine.numpy()).any()
+            np.testing.assert_allclose(mine.numpy(), ref.numpy(), atol=1e-12)
+
+
+@needs_torch
+def test_the_exponents_gradient_at_a_zero_base_is_zero_as_in_pytorch():
+    a, b = np.array([0.0, 2.0, 0.0]), np.array([2.0, 0.5, 0.0])
+    ours = [mg.tensor(a, requires_grad=True), mg.tensor(b, requires_grad=True)]
+    theirs = [torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)]
+    (ours[0] ** ours[1]).sum().backward()
+    (theirs[0] ** theirs[1]).sum().backward()
+    for mine, ref in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy())

@@ -54,8 +54,8 @@ def train(args):
             if key in saved["args"] and not (key == "char_ngrams" and args.char_ngrams):
                 setattr(args, key, saved["args"][key])
         model = build(args, vocab)
-        added = model.load_state_dict(saved["model"], strict=False) and \
-            [name for name, _ in model.named_parameters() if name not in saved["model"]]
+        missing, _ = model.load_state_dict(saved["model"], strict=False)
+        added = [name for name, _ in model.named_parameters() if name in missing]
         if any(not name.startswith("char_ngrams.") for name in added):
             raise ResumeError(f"{args.init_from} does not hold this model's parameters {added}")
         print(f"initialised from {args.init_from} (epoch {saved.get('epoch')}, dev loss {saved.get('dev_loss'):.4f})"

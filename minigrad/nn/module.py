@@ -3,12 +3,15 @@
 A Module finds its parameters, buffers and sub-modules by looking at the attributes set in
 ``__init__``: assigning a Parameter registers it, assigning a Module registers it as a child.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])  # PyTorch's name and fields
 
 
 class Parameter(Tensor):
@@ -185,7 +188,9 @@ class Module:
     def load_state_dict(self, state, strict=True):
         """Copy arrays from ``state`` into this model's parameters and buffers, in place.
         A PyTorch state dict loads too (tensors become arrays; BatchNorm's num_batches_tracked,
-        a counter minigrad does not keep, is accepted and ignored)."""
+        a counter minigrad does not keep, is accepted and ignored). Returns, as PyTorch does,
+        the pair (missing_keys, unexpected_keys): ``missing, unexpected = m.load_state_dict(sd,
+        strict=False)``; with strict=True either one is an error."""
         state = {name: _as_array(value) for name, value in state.items()
                  if not name.endswith("num_batches_tracked") or name in dict(self.named_buffers())}
         targets = {name: p.data for name, p in self.named_parameters()}
@@ -201,7 +206,7 @@ class Module:
             if array.shape != target.shape:
                 raise ValueError(f"load_state_dict: {name} has shape {array.shape} in the state but {target.shape} in the model")
             target[...] = backend.to_device(array, backend.device_of(target))
-        return self
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- printing -------------------------------------------------------------------
     def extra_repr(self):

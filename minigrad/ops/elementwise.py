@@ -5,7 +5,7 @@ Binary ops broadcast; the engine sums their gradients back to each input's shape
 """
 from ..backend import get_array_module
 from ..tensor import Function
-from .both import cast, cos, is_tensor, log, sin, where
+from .both import cast, constant, cos, is_tensor, log, sin, where
 
 
 def broadcast_shape(op, *shapes):
@@ -101,6 +101,11 @@ class Pow(Function):
 
     da = g * b * a**(b-1)           (power rule)
     db = g * a**b * log(a) = g*y*log(a)   (exponential rule; only defined for a > 0)
+
+    Where b = 0, y = 1 whatever a is, so da = 0, also at a = 0 where b·a^(b-1) would be
+    0·∞ = NaN; and where a = 0 and b ≥ 0, db = 0 (y·log a would be 0·(-∞)). Both as in
+    PyTorch. The base is replaced by 1 at those places *before* the power and the log, so
+    that the masked branch stays finite and its own derivative (a higher order) does too.
     """
 
     broadcasts = True
@@ -113,8 +118,13 @@ class Pow(Function):
 
     def backward(self, g):
         a, b, y = self.saved_tensors
-        da = g * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        db = g * y * log(a) if self.needs_input_grad[1] else None
+        da = db = None
+        if self.needs_input_grad[0]:
+            zero_power = constant(b) == 0
+            da = where(zero_power, 0, g * b * where(zero_power, 1, a) ** (b - 1))
+        if self.needs_input_grad[1]:
+            zero_base = (constant(a) == 0) & (constant(b) >= 0)
+            db = g * y * log(where(zero_base, 1, a))
         return da, db
 
 

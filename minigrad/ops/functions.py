@@ -38,19 +38,46 @@ def _array(x):
 
 # ----- elementwise ------------------------------------------------------------------------
 def add(a, b):
-    return Add.apply(a, b)
+    return Add.apply(*_promoted(a, b))
 
 
 def sub(a, b):
-    return Sub.apply(a, b)
+    return Sub.apply(*_promoted(a, b))
 
 
 def mul(a, b):
-    return Mul.apply(a, b)
+    return Mul.apply(*_promoted(a, b))
 
 
 def div(a, b):
+    """a / b, true division: integers divide into the default float dtype, as in PyTorch."""
+    a, b = _promoted(a, b)
+    if _kind(a) in "biu" and _kind(b) in "biu":
+        from ..backend import get_default_dtype
+
+        a = cast(_as_tensor(a, b), get_default_dtype())
+        b = cast(b, get_default_dtype()) if isinstance(b, Tensor) else b
     return Div.apply(a, b)
+
+
+def _kind(x):
+    return getattr(x, "dtype", np.asarray(x).dtype).kind
+
+
+def _as_tensor(x, other):
+    return x if isinstance(x, Tensor) else Tensor(get_array_module(other.data if isinstance(other, Tensor) else x)
+                                                  .asarray(x))
+
+
+def _promoted(a, b):
+    """PyTorch's promotion between a float tensor and an integer (or bool) tensor: the integer
+    one takes the float one's dtype (NumPy would widen int64 + float32 to float64)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and _kind(a) != _kind(b):
+        if _kind(a) == "f" and _kind(b) in "biu":
+            return a, cast(b, a.dtype)
+        if _kind(b) == "f" and _kind(a) in "biu":
+            return cast(a, b.dtype), b
+    return a, b
 
 
 def neg(x):
@@ -176,11 +203,14 @@ def _extreme(x, dim, keepdim, axis, keepdims, reduce, arg, name):
     dim, keepdim = _dim(dim, axis), _keep(keepdim, keepdims)
     if dim is None:
         return reduce(x)
-    values = reduce(x, dim, keepdim)
-    indices = getattr(x.data, arg)(axis=dim)
-    if keepdim:
-        indices = get_array_module(x.data).expand_dims(indices, dim)
-    return MaxMin(values, Tensor(indices))
+    dim = dim % x.ndim
+    kept = get_array_module(x.data).expand_dims(getattr(x.data, arg)(axis=dim), dim)
+    # the element at the returned index, picked: it alone gets the gradient, ties or not (as
+    # in PyTorch; amax/amin split it between ties instead)
+    values = Gather.apply(x, dim=dim, index=kept)
+    if not keepdim:
+        values = reshape(values, x.shape[:dim] + x.shape[dim + 1:])
+    return MaxMin(values, Tensor(kept if keepdim else kept.squeeze(dim)))
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None):
