@@ -61,7 +61,7 @@ def div(a, b):
 
 
 def _kind(x):
-    return getattr(x, "dtype", np.asarray(x).dtype).kind
+    return x.dtype.kind if hasattr(x, "dtype") else np.asarray(x).dtype.kind
 
 
 def _as_tensor(x, other):
@@ -72,11 +72,13 @@ def _as_tensor(x, other):
 def _promoted(a, b):
     """PyTorch's promotion between a float tensor and an integer (or bool) tensor: the integer
     one takes the float one's dtype (NumPy would widen int64 + float32 to float64)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and _kind(a) != _kind(b):
-        if _kind(a) == "f" and _kind(b) in "biu":
-            return a, cast(b, a.dtype)
-        if _kind(b) == "f" and _kind(a) in "biu":
-            return cast(a, b.dtype), b
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        return a, b  # (a Python number takes the tensor's dtype in Function.apply)
+    kind_a, kind_b = a.data.dtype.kind, b.data.dtype.kind
+    if kind_a == "f" and kind_b in "biu":
+        return a, cast(b, a.dtype)
+    if kind_b == "f" and kind_a in "biu":
+        return cast(a, b.dtype), b
     return a, b
 
 
