@@ -496,6 +496,14 @@ RECIPES = [
            torch=lambda x, axis, keepdims: x.amax(dim=tdim(axis, x.ndim), keepdim=keepdims)),
     Recipe("min", mg.amin, lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), reduction(), distinct,
            torch=lambda x, axis, keepdims: x.amin(dim=tdim(axis, x.ndim), keepdim=keepdims)),
+    Recipe("max_dim", lambda x, axis, keepdims: mg.max(x, axis, keepdims).values,  # (values, indices)
+           lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), along_axis().map(
+               lambda drawn: (drawn[0], {**drawn[1], "keepdims": drawn[1]["axis"] % 2 == 0})), distinct,
+           torch=lambda x, axis, keepdims: x.max(dim=axis, keepdim=keepdims).values),
+    Recipe("min_dim", lambda x, axis, keepdims: mg.min(x, axis, keepdims).values,
+           lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), along_axis().map(
+               lambda drawn: (drawn[0], {**drawn[1], "keepdims": drawn[1]["axis"] % 2 == 0})), distinct,
+           torch=lambda x, axis, keepdims: x.min(dim=axis, keepdim=keepdims).values),
     Recipe("var", mg.var, lambda x, axis, keepdims: np.var(x, axis=axis, keepdims=keepdims, ddof=1),
            reduction(min_per_slice=2),
            torch=lambda x, axis, keepdims: x.var(dim=tdim(axis, x.ndim), keepdim=keepdims, correction=1)),

@@ -5,7 +5,7 @@ Binary ops broadcast; the engine sums their gradients back to each input's shape
 """
 from ..backend import get_array_module
 from ..tensor import Function
-from .both import cast, constant, cos, is_tensor, log, sin, where
+from .both import cast, constant, cos, is_tensor, log, sign, sin, where
 
 
 def broadcast_shape(op, *shapes):
@@ -195,11 +195,12 @@ class Abs(Function):
     sign is a constant to a second derivative."""
 
     def forward(self, x):
-        self.sign = get_array_module(x).sign(x)
+        self.save_for_backward(x)
         return abs(x)
 
     def backward(self, g):
-        return g * self.sign
+        x, = self.saved_tensors
+        return g * sign(x)
 
 
 class Clip(Function):
@@ -234,11 +235,13 @@ class Maximum(Function):
 
     def forward(self, a, b):
         broadcast_shape("maximum", a.shape, b.shape)
-        self.share_a = (a > b) + 0.5 * (a == b)                # [a > b], 1/2 at a tie
+        self.save_for_backward(a, b)
         return get_array_module(a).maximum(a, b)
 
     def backward(self, g):
-        da = g * cast(self.share_a, g.dtype)
+        a, b = constant(self.saved_tensors[0]), constant(self.saved_tensors[1])
+        share_a = (a > b) + 0.5 * (a == b)                    # [a > b], 1/2 at a tie: a constant
+        da = g * cast(share_a, g.dtype)
         return da, g - da
 
 

@@ -38,25 +38,30 @@ def _array(x):
 
 # ----- elementwise ------------------------------------------------------------------------
 def add(a, b):
-    return Add.apply(*_promoted(a, b))
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+        a, b = _promoted(a, b)
+    return Add.apply(a, b)
 
 
 def sub(a, b):
-    return Sub.apply(*_promoted(a, b))
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+        a, b = _promoted(a, b)
+    return Sub.apply(a, b)
 
 
 def mul(a, b):
-    return Mul.apply(*_promoted(a, b))
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+        a, b = _promoted(a, b)
+    return Mul.apply(a, b)
 
 
 def div(a, b):
     """a / b, true division: integers divide into the default float dtype, as in PyTorch."""
     a, b = _promoted(a, b)
-    if _kind(a) in "biu" and _kind(b) in "biu":
+    if _kind(a) in "biu" and _kind(b) in "biu":  # (a Python number takes the float tensor's dtype in apply)
         from ..backend import get_default_dtype
 
-        a = cast(_as_tensor(a, b), get_default_dtype())
-        b = cast(b, get_default_dtype()) if isinstance(b, Tensor) else b
+        a, b = (cast(x, get_default_dtype()) if isinstance(x, Tensor) else x for x in (a, b))
     return Div.apply(a, b)
 
 
@@ -64,14 +69,10 @@ def _kind(x):
     return x.dtype.kind if hasattr(x, "dtype") else np.asarray(x).dtype.kind
 
 
-def _as_tensor(x, other):
-    return x if isinstance(x, Tensor) else Tensor(get_array_module(other.data if isinstance(other, Tensor) else x)
-                                                  .asarray(x))
-
-
 def _promoted(a, b):
     """PyTorch's promotion between a float tensor and an integer (or bool) tensor: the integer
-    one takes the float one's dtype (NumPy would widen int64 + float32 to float64)."""
+    one takes the float one's dtype (NumPy would widen int64 + float32 to float64). add, sub
+    and mul call it only for two tensors of different dtypes: the common case pays a compare."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         return a, b  # (a Python number takes the tensor's dtype in Function.apply)
     kind_a, kind_b = a.data.dtype.kind, b.data.dtype.kind
