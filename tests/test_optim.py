@@ -75,7 +75,8 @@ def test_clip_grad_norm_matches_torch():
         p.grad, q.grad = mg.tensor(g), torch.tensor(g)
     norm = nn.utils.clip_grad_norm_(ours, 1.0)
     ref = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
-    assert norm == pytest.approx(ref.item())
+    assert isinstance(norm, mg.Tensor) and norm.shape == () and norm.dtype == np.float64  # a tensor, as PyTorch's
+    assert float(norm) == pytest.approx(ref.item())
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9)
 

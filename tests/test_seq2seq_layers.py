@@ -1,5 +1,5 @@
-"""Embedding, attention, masked/bidirectional LSTM and the sequence loss: the pieces of the
-grammar-correction model, checked by finite differences and against PyTorch."""
+"""Embedding, attention and the sequence loss: the pieces of the grammar-correction model
+(its recurrent layers: test_recurrent_layers.py), checked by finite differences and against PyTorch."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,9 +7,6 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
-from op_recipes import torch
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is the reference here")
 
 
 def random_lengths(rng, batch, steps):
@@ -61,71 +58,6 @@ def test_attention_gradients_with_padded_keys(kind, seed):
         fused, none = attention(q, k, mask, need_weights=False)
         assert none is None
         np.testing.assert_allclose(fused.numpy(), context.numpy(), rtol=1e-12, atol=1e-12)
-
-
-def copy_lstm_to_torch(ours, theirs):
-    with torch.no_grad():
-        for suffix, cell in [("", ours.forward_cell)] + ([("_reverse", ours.backward_cell)] if ours.bidirectional else []):
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(theirs, f"{name}_l0{suffix}").copy_(torch.tensor(getattr(cell, name).numpy()))
-
-
-@needs_torch
-@pytest.mark.parametrize("bidirectional", [False, True])
-@settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 2**16))
-def test_lstm_over_uneven_lengths_matches_torch_packed(bidirectional, seed):
-    """Outputs, final states and every gradient equal PyTorch's LSTM on a packed batch."""
-    rng = np.random.default_rng(seed)
-    b, t, d, h = rng.integers(1, 4), rng.integers(1, 6), 3, 4
-    lengths = random_lengths(rng, b, t)
-    mg.set_default_dtype(np.float64)
-    try:
-        ours = nn.LSTM(d, h, bidirectional=bidirectional)
-    finally:
-        mg.set_default_dtype(np.float32)
-    theirs = torch.nn.LSTM(d, h, batch_first=True, bidirectional=bidirectional).double()
-    copy_lstm_to_torch(ours, theirs)
-    x = rng.standard_normal((b, t, d))
-    xm = mg.tensor(x, requires_grad=True)
-    out, (h_n, c_n) = ours(xm, lengths)
-    xt = torch.tensor(x, requires_grad=True)
-    packed = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
-    out_t, (h_t, c_t) = theirs(packed)
-    out_t, _ = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=True, total_length=t)
-    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(h_n.numpy(), h_t.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(c_n.numpy(), c_t.detach().numpy(), atol=1e-12)
-    w_out, w_h = rng.standard_normal(out.shape), rng.standard_normal(h_n.shape)
-    ((out * w_out).sum() + (h_n * w_h).sum()).backward()
-    ((out_t * torch.tensor(w_out)).sum() + (h_t * torch.tensor(w_h)).sum()).backward()
-    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(ours.forward_cell.weight_hh.grad.numpy(), theirs.weight_hh_l0.grad.numpy(), atol=1e-10)
-
-
-def test_lstm_gradcheck_bidirectional_with_padding():
-    rng = np.random.default_rng(3)
-    mg.set_default_dtype(np.float64)
-    try:
-        lstm = nn.LSTM(2, 3, bidirectional=True)
-    finally:
-        mg.set_default_dtype(np.float32)
-    x = mg.tensor(rng.standard_normal((3, 4, 2)), requires_grad=True)
-    lengths = np.array([4, 2, 1])
-    assert mg.gradcheck(lambda x, *p: lstm(x, lengths)[0], x, *lstm.parameters())
-
-
-def test_padding_does_not_change_a_sequence_result():
-    """A sequence's outputs and final state do not depend on how much padding follows it."""
-    rng = np.random.default_rng(0)
-    lstm = nn.LSTM(2, 3, bidirectional=True)
-    x = rng.standard_normal((1, 3, 2)).astype(np.float32)
-    alone, (h_alone, _) = lstm(mg.tensor(x), [3])
-    padded = np.concatenate([x, rng.standard_normal((1, 4, 2)).astype(np.float32)], axis=1)
-    out, (h, _) = lstm(mg.tensor(padded), [3])
-    np.testing.assert_allclose(out.numpy()[:, :3], alone.numpy(), atol=1e-6)
-    assert np.all(out.numpy()[:, 3:] == 0)
-    np.testing.assert_allclose(h.numpy(), h_alone.numpy(), atol=1e-6)
 
 
 def test_sequence_cross_entropy_ignores_padding():

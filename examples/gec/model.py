@@ -14,7 +14,7 @@ class Corrector(nn.Module):
         super().__init__()
         self.vocab_size, self.copy, self.use_self_attention = vocab_size, copy, self_attention
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)  # shared: same language
-        self.encoder = nn.LSTM(embed_size, hidden_size // 2, bidirectional=True)
+        self.encoder = nn.LSTM(embed_size, hidden_size // 2, batch_first=True, bidirectional=True)
         if self_attention:
             self.self_attention = nn.SelfAttention(hidden_size)
         self.bridge_h = nn.Linear(hidden_size, hidden_size)
@@ -43,7 +43,7 @@ class Corrector(nn.Module):
         return vectors + per_word[positions]
 
     def encode(self, src, src_len, ngrams=None):
-        states, (h, c) = self.encoder(self.dropout(self.embed_source(src, ngrams)), src_len)
+        states, (h, c) = self.encoder(self.dropout(self.embed_source(src, ngrams)), lengths=src_len)
         mask = nn.length_mask(get_array_module(src).asarray(src_len), src.shape[1])
         if self.use_self_attention:
             states = self.self_attention(states, mask)

@@ -12,7 +12,8 @@ from .module import Module, Parameter  # noqa: F401
 from .rnn import GRUCell, LSTMCell, RNNCell, detach_state  # noqa: F401
 from .attention import Attention  # noqa: F401
 from .self_attention import SelfAttention  # noqa: F401
-from .sequence import LSTM, length_mask, pad_sequences, sequence_cross_entropy  # noqa: F401
+from .sequence import length_mask, pad_sequences, sequence_cross_entropy  # noqa: F401
+from .recurrent import GRU, LSTM, RNN  # noqa: F401
 from . import parallel  # noqa: E402,F401
 
 
