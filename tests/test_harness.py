@@ -76,7 +76,9 @@ def test_the_epoch_loss_is_the_mean_over_samples_not_the_sum_of_batch_means():
     lambda opt: optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10),
     lambda opt: optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=20),
 ])
-def test_a_restored_scheduler_applies_its_learning_rate_at_once(make):
+def test_a_restored_optimizer_and_scheduler_go_on_with_the_same_rates(make):
+    """As in PyTorch: the rate comes back with the optimizer's state, the position in the
+    schedule with the scheduler's; from there both runs step alike."""
     def fresh():
         params = [nn.Parameter(np.zeros(2, np.float32))]
         opt = optim.SGD(params, lr=0.1, momentum=0.9)
@@ -86,9 +88,13 @@ def test_a_restored_scheduler_applies_its_learning_rate_at_once(make):
     for _ in range(5):
         scheduler.step()
     opt2, scheduler2 = fresh()
+    opt2.load_state_dict(opt.state_dict())
     scheduler2.load_state_dict(scheduler.state_dict())
-    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] != 0.1
-    assert opt2.param_groups[0]["momentum"] == opt.param_groups[0]["momentum"]
+    for _ in range(4):
+        assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] != 0.1
+        assert opt2.param_groups[0]["momentum"] == opt.param_groups[0]["momentum"]
+        scheduler.step()
+        scheduler2.step()
 
 
 def test_leaves_gradients_share_no_memory_so_clipping_scales_each_once():

@@ -320,6 +320,10 @@ def test_zero_grad_keeps_zeros_when_asked_and_step_takes_a_closure():
     lambda lib, opt: lib.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (1 + epoch)),
     lambda lib, opt: lib.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=4),
     lambda lib, opt: lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, epochs=3, steps_per_epoch=4),
+    lambda lib, opt: lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=12, three_phase=True,
+                                                       anneal_strategy="linear"),
+    lambda lib, opt: lib.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
+    lambda lib, opt: lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3, eta_min=0.01),
 ])
 def test_schedulers_give_pytorchs_learning_rates(make):
     rates = []
@@ -331,6 +335,33 @@ def test_schedulers_give_pytorchs_learning_rates(make):
             seen.append(opt.param_groups[0]["lr"])
             opt.step()
             scheduler.step()
+        rates.append(seen)
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda lib, opt: [lib.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)],
+    lambda lib, opt: [lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.001)],
+    lambda lib, opt: [lib.optim.lr_scheduler.MultiStepLR(opt, milestones=[3, 6]),
+                      lib.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)],  # two on one optimizer
+    lambda lib, opt: [lib.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=4),
+                      lib.optim.lr_scheduler.ExponentialLR(opt, gamma=0.8)],
+    lambda lib, opt: [lib.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.9 ** epoch)],  # overwrites, as PyTorch
+])
+def test_a_rate_set_by_hand_is_kept_or_overwritten_as_pytorch_does(make):
+    rates = []
+    for lib, params in ((mg, [mg.nn.Parameter(np.zeros(1))]), (torch, [torch.nn.Parameter(torch.zeros(1))])):
+        opt = lib.optim.SGD(params, lr=0.1)
+        schedulers = make(lib, opt)
+        seen = []
+        for epoch in range(10):
+            if epoch == 4:
+                opt.param_groups[0]["lr"] = 0.05
+            seen.append(opt.param_groups[0]["lr"])
+            opt.step()
+            for scheduler in schedulers:
+                scheduler.step()
         rates.append(seen)
     np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)
 
@@ -658,3 +689,62 @@ def test_the_exponents_gradient_at_a_zero_base_is_zero_as_in_pytorch():
     (theirs[0] ** theirs[1]).sum().backward()
     for mine, ref in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy())
+
+
+# ----- buffers and hooks ---------------------------------------------------------------------
+
+class Counter:
+    """The same module in both frameworks: a buffer reassigned in forward."""
+
+    @staticmethod
+    def make(lib):
+        base = nn.Module if lib is mg else torch.nn.Module
+
+        class Counting(base):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("n", mg.zeros(()) if lib is mg else torch.zeros(()))
+                self.register_buffer("scratch", mg.ones(2) if lib is mg else torch.ones(2), persistent=False)
+
+            def forward(self, x):
+                self.n = self.n + 1
+                return x
+
+        return Counting()
+
+
+@needs_torch
+def test_a_buffer_reassigned_in_forward_stays_a_buffer():
+    ours, theirs = Counter.make(mg), Counter.make(torch)
+    for _ in range(3):
+        ours(mg.zeros(1))
+        theirs(torch.zeros(1))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["n"]  # scratch: not persistent
+    assert float(ours.state_dict()["n"]) == float(theirs.state_dict()["n"]) == 3.0
+    assert sorted(n for n, _ in ours.named_buffers()) == sorted(n for n, _ in theirs.named_buffers())
+    ours.double()
+    assert ours.n.dtype == np.float64 and "scratch" not in ours.state_dict()
+    fresh = Counter.make(mg)
+    fresh.load_state_dict(ours.state_dict())
+    assert float(fresh.n) == 3.0
+    with pytest.raises(TypeError, match="cannot assign a str to buffer 'n'"):
+        ours.n = "three"
+
+
+@needs_torch
+def test_forward_hooks_see_and_replace_inputs_and_outputs():
+    seen = {}
+    for lib in (mg, torch):
+        layer = (nn if lib is mg else torch.nn).Linear(3, 2)
+        calls = []
+        pre = layer.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+        post = layer.register_forward_hook(lambda m, args, out: calls.append(tuple(out.shape)) or out + 1)
+        x = np.ones((4, 3), np.float32)
+        w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+        out = layer(lib.tensor(x))
+        np.testing.assert_allclose(out.detach().numpy(), (2 * x) @ w.T + b + 1, rtol=1e-6)
+        pre.remove()
+        post.remove()
+        np.testing.assert_allclose(layer(lib.tensor(x)).detach().numpy(), x @ w.T + b, rtol=1e-6)
+        seen[lib.__name__] = calls
+    assert seen["minigrad"] == seen["torch"] == [(4, 2)]

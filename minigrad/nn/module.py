@@ -31,11 +31,20 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before setting {name!r}")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            # ``self.n = self.n + 1`` updates the buffer, as in PyTorch: it stays in state_dict(), to()
+            # and DDP's broadcast.
+            self._buffers[name] = self._buffer_value(name, value)
+            object.__setattr__(self, name, self._buffers[name])
+            return
         target = self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) else None
         for registry in (self._parameters, self._buffers, self._modules):
             if registry is not target:  # (replacing keeps the entry's place: a Sequential keeps its order)
@@ -55,16 +64,52 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
-    def register_buffer(self, name, array):
-        """State that is saved with the model but not learned (BatchNorm's running statistics)."""
-        self._buffers[name] = array
-        object.__setattr__(self, name, array)
+    def register_buffer(self, name, array, persistent=True):
+        """State that is kept with the model but not learned (BatchNorm's running statistics):
+        an array (a Tensor is stored as its array) or None. It moves with to(), DDP broadcasts
+        it, and, unless ``persistent=False``, state_dict() saves it."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: the name must be a non-empty string without '.', got {name!r}")
+        if name not in self._buffers and name in self.__dict__:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists on {type(self).__name__}")
+        self._buffers[name] = self._buffer_value(name, array)
+        (self._non_persistent_buffers.discard if persistent else self._non_persistent_buffers.add)(name)
+        object.__setattr__(self, name, self._buffers[name])
+
+    def _buffer_value(self, name, value):
+        if value is None or backend.is_cupy_array(value) or isinstance(value, np.ndarray):
+            return value
+        if isinstance(value, np.generic):  # (0-d array arithmetic gives NumPy scalars)
+            return np.asarray(value)
+        if isinstance(value, Tensor):
+            return value.data
+        raise TypeError(f"{type(self).__name__}.{name}: cannot assign a {type(value).__name__} to buffer {name!r} "
+                        f"(an array, a Tensor or None expected, as in PyTorch)")
+
+    # ----- hooks ----------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before forward; it may return new args (a tuple, or one
+        value). Returns a handle whose ``remove()`` takes the hook off."""
+        return _Handle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after forward; it may return a new output."""
+        return _Handle(self._forward_hooks, hook)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            changed = hook(self, args, output)
+            if changed is not None:
+                output = changed
+        return output
 
     # ----- traversal ------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -120,10 +165,14 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
-    def named_buffers(self):
+    def named_buffers(self, persistent_only=False):
         for prefix, module in self.named_modules():
             for name, b in module._buffers.items():
-                yield (f"{prefix}.{name}" if prefix else name), b
+                if b is not None and not (persistent_only and name in module._non_persistent_buffers):
+                    yield (f"{prefix}.{name}" if prefix else name), b
+
+    def buffers(self):
+        return (b for _, b in self.named_buffers())
 
     def num_parameters(self):
         return sum(p.numel() for p in self.parameters())
@@ -157,8 +206,8 @@ class Module:
             for p in module._parameters.values():
                 p.data, p.grad = p.data.astype(dtype), None
             for name, b in list(module._buffers.items()):
-                if b.dtype.kind == "f":
-                    module.register_buffer(name, b.astype(dtype))
+                if b is not None and b.dtype.kind == "f":
+                    setattr(module, name, b.astype(dtype))
         return self
 
     def cpu(self):
@@ -174,7 +223,8 @@ class Module:
                 p.data = backend.to_device(p.data, device)
                 p.grad = None
             for name, b in list(module._buffers.items()):
-                module.register_buffer(name, backend.to_device(b, device))
+                if b is not None:
+                    setattr(module, name, backend.to_device(b, device))
         return self
 
     # ----- saving and loading ---------------------------------------------------------
@@ -182,7 +232,7 @@ class Module:
         """Parameters and buffers by dotted name, as NumPy arrays (so a GPU-trained model's
         state loads on a machine without CuPy)."""
         state = OrderedDict((n, backend.to_numpy(p.data).copy()) for n, p in self.named_parameters())
-        state.update((n, backend.to_numpy(b).copy()) for n, b in self.named_buffers())
+        state.update((n, backend.to_numpy(b).copy()) for n, b in self.named_buffers(persistent_only=True))
         return state
 
     def load_state_dict(self, state, strict=True):
@@ -194,7 +244,7 @@ class Module:
         state = {name: _as_array(value) for name, value in state.items()
                  if not name.endswith("num_batches_tracked") or name in dict(self.named_buffers())}
         targets = {name: p.data for name, p in self.named_parameters()}
-        targets.update(self.named_buffers())
+        targets.update(self.named_buffers(persistent_only=True))
         missing = [n for n in targets if n not in state]
         unexpected = [n for n in state if n not in targets]
         if strict and (missing or unexpected):
@@ -218,6 +268,27 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _Handle:
+    """What register_*_hook returns: ``handle.remove()`` (or leaving a ``with`` block) takes the
+    hook off."""
+
+    _next_id = 0
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.id = hooks, _Handle._next_id
+        _Handle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _as_array(value):
