@@ -104,14 +104,22 @@ def test_the_sampler_gives_each_rank_an_equal_disjoint_shard_reshuffled_every_ep
         data.DataLoader((np.zeros(11), np.zeros(11)), sampler=shards[0], shuffle=True)
 
 
-def test_a_loader_with_a_sampler_takes_the_shard_and_sets_the_epoch():
+def test_a_loader_with_a_sampler_takes_the_shard_at_the_samplers_epoch():
+    """As in PyTorch: the order follows sampler.set_epoch (the loader's pass count does not
+    overwrite it); loader.set_epoch, what the Trainer calls, sets the sampler's epoch too."""
     x = np.arange(10)
     sampler = dist.DistributedSampler(10, num_replicas=2, rank=1, seed=0)
     loader = data.DataLoader((x, x), batch_size=2, sampler=sampler)
     first = np.concatenate([b for b, _ in loader])
-    second = np.concatenate([b for b, _ in loader])
-    sampler.set_epoch(0)
-    assert len(loader) == 3 and sorted(first) == sorted(sampler.indices()) and (first != second).any()
+    again = np.concatenate([b for b, _ in loader])  # no set_epoch: PyTorch's same order
+    assert len(loader) == 3 and sorted(first) == sorted(sampler.indices()) and (first == again).all()
+    sampler.set_epoch(3)
+    third = np.concatenate([b for b, _ in loader])
+    np.testing.assert_array_equal(third, sampler.indices())
+    assert (third != first).any() and sampler.epoch == 3
+    loader.set_epoch(0)
+    assert sampler.epoch == 0
+    np.testing.assert_array_equal(np.concatenate([b for b, _ in loader]), first)
 
 
 def test_convert_sync_batchnorm_keeps_the_layers_order_and_the_same_tensors():

@@ -748,3 +748,68 @@ def test_forward_hooks_see_and_replace_inputs_and_outputs():
         np.testing.assert_allclose(layer(lib.tensor(x)).detach().numpy(), x @ w.T + b, rtol=1e-6)
         seen[lib.__name__] = calls
     assert seen["minigrad"] == seen["torch"] == [(4, 2)]
+
+
+# ----- transforms and dataset pieces ----------------------------------------------------------
+
+def test_a_flip_of_one_image_flips_the_image_not_each_channel():
+    """torchvision's RandomHorizontalFlip takes one (C, H, W) image and needs no generator."""
+    image = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    mg.manual_seed(0)
+    outs = [data.transforms.RandomHorizontalFlip(p=0.5)(image) for _ in range(20)]
+    assert all(o.shape == image.shape for o in outs)
+    kinds = {"same" if np.array_equal(o, image) else "flipped" if np.array_equal(o, image[..., ::-1]) else "mixed"
+             for o in outs}
+    assert kinds == {"same", "flipped"}  # each call flips the whole image or leaves it
+    tensor_out = data.transforms.RandomHorizontalFlip(p=1.0)(mg.tensor(image))
+    assert isinstance(tensor_out, mg.Tensor)
+    np.testing.assert_array_equal(tensor_out.numpy(), image[..., ::-1])
+    normalized = data.transforms.Normalize([1.0, 2.0], [2.0, 4.0])(image)
+    np.testing.assert_allclose(normalized, (image - np.array([1, 2])[:, None, None]) / np.array([2, 4])[:, None, None])
+    mg.manual_seed(1)
+    first = data.transforms.RandomCrop(2, padding=1)(image)
+    mg.manual_seed(1)
+    np.testing.assert_array_equal(data.transforms.RandomCrop(2, padding=1)(image), first)  # seeded by manual_seed
+    with pytest.raises(ValueError, match=r"RandomCrop: expected an image \(C, H, W\) or a batch"):
+        data.transforms.RandomCrop(2)(np.zeros((3, 4)))
+
+
+@needs_torch
+def test_to_tensor_matches_torchvisions_layout_and_scale():
+    image = np.random.default_rng(0).integers(0, 256, (5, 4, 3), dtype=np.uint8)
+    ours = data.transforms.ToTensor()(image)
+    theirs = torch.tensor(image).permute(2, 0, 1).float() / 255  # what torchvision's ToTensor gives
+    assert isinstance(ours, mg.Tensor) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-7)
+    with pytest.raises(ValueError, match="use ToFloat"):
+        data.transforms.ToTensor()(np.zeros((2, 3, 4, 4), np.uint8))
+
+
+@needs_torch
+def test_dataset_subset_random_split_and_subset_sampler():
+    class Squares(data.Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            return np.float64(i * i), i
+
+    mg.manual_seed(0)
+    parts = data.random_split(Squares(), [0.7, 0.3])
+    theirs = torch.utils.data.random_split(list(range(10)), [0.7, 0.3])
+    assert [len(p) for p in parts] == [len(p) for p in theirs] == [7, 3]
+    seen = sorted(label for part in parts for _, label in (part[i] for i in range(len(part))))
+    assert seen == list(range(10))  # disjoint, and every sample once
+    assert [len(p) for p in data.random_split(Squares(), [0.34, 0.33, 0.33])] == \
+        [len(p) for p in torch.utils.data.random_split(list(range(10)), [0.34, 0.33, 0.33])]
+    with pytest.raises(ValueError, match="sum"):
+        data.random_split(Squares(), [5, 6])
+    loader = data.DataLoader(Squares(), batch_size=4, sampler=data.SubsetRandomSampler([1, 3, 5]))
+    x, y = next(iter(loader))
+    assert sorted(y.tolist()) == [1, 3, 5] and len(loader) == 1
+    arrays = data.DataLoader((np.zeros((6, 2)), np.arange(6)), batch_size=4)
+    assert len(arrays.dataset) == 6 and arrays.dataset[2][1] == 2
+    with pytest.raises(ValueError, match="num_workers=2.*prefetch"):
+        data.DataLoader(Squares(), num_workers=2)
+    with pytest.raises(NotImplementedError, match="must define __getitem__"):
+        data.Dataset()[0]

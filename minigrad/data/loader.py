@@ -53,24 +53,28 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, seed=0, drop_last=False,
-                 transform=None, device="cpu", prefetch=0, collate_fn=None, sampler=None):
+                 transform=None, device="cpu", prefetch=0, collate_fn=None, sampler=None, num_workers=0):
+        if num_workers:
+            raise ValueError(f"DataLoader: num_workers={num_workers}: minigrad has no worker processes; "
+                             f"prefetch=N prepares N batches ahead in a background thread instead")
         if isinstance(dataset, tuple):  # minigrad's shortcut: (images, labels) arrays
-            self.arrays, self.dataset = tuple(dataset), None
+            self.arrays = tuple(dataset)
             if not self.arrays:
                 raise ValueError("DataLoader: no arrays given (expected a tuple such as (images, labels))")
             lengths = {len(a) for a in self.arrays}
             if len(lengths) != 1:
                 raise ValueError(f"DataLoader: arrays have different lengths {sorted(lengths)}")
+            self._dataset = None  # made when asked for: len(loader.dataset), loader.dataset[i], as PyTorch
         elif hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
-            self.arrays, self.dataset = None, dataset
+            self.arrays, self._dataset = None, dataset
             lengths = {len(dataset)}
         else:
             raise TypeError(f"DataLoader: expected a tuple of arrays or a Dataset (with __len__ and __getitem__), "
                             f"got {type(dataset).__name__}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
-        if collate_fn is not None and self.dataset is None:
-            self.arrays, self.dataset = None, TensorDataset(*dataset)
+        if collate_fn is not None and self.arrays is not None:
+            self.arrays, self._dataset = None, TensorDataset(*dataset)
         self.collate_fn = collate_fn or default_collate
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler chooses the order; "
@@ -87,9 +91,17 @@ class DataLoader:
         self.transform, self.device, self.prefetch = transform, backend.normalize_device(device), prefetch
         self.epoch = 0
 
+    @property
+    def dataset(self):
+        if self._dataset is None:
+            self._dataset = TensorDataset(*self.arrays)
+        return self._dataset
+
     def set_epoch(self, epoch):
-        """The epoch whose order (and augmentation) the next pass uses."""
+        """The epoch whose order (and augmentation) the next pass uses; a sampler's epoch too."""
         self.epoch = epoch
+        if self.sampler is not None and hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
 
     def __len__(self):
         full, rest = divmod(self.length if self.sampler is None else len(self.sampler), self.batch_size)
@@ -99,13 +111,13 @@ class DataLoader:
         if self.sampler is None:
             rng = np.random.default_rng([self.seed, epoch])
             order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
-        else:  # a DistributedSampler: this rank's shard; its augmentation draws are its own too
-            self.sampler.set_epoch(epoch)
+        else:  # a sampler (DistributedSampler: this rank's shard), at the epoch set on it, as in PyTorch
             order = np.fromiter(iter(self.sampler), dtype=np.int64)
-            rng = np.random.default_rng([self.seed, epoch, getattr(self.sampler, "rank", 0)])
+            rng = np.random.default_rng([self.seed, getattr(self.sampler, "epoch", epoch),
+                                         getattr(self.sampler, "rank", 0)])
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
-            if self.dataset is None:
+            if self.arrays is not None:
                 batch = [a[index] for a in self.arrays]
             else:
                 batch = self.collate_fn([self.dataset[int(i)] for i in index])

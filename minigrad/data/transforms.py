@@ -1,19 +1,42 @@
-"""Batch augmentations: each transform takes a whole batch (N, C, H, W) and a NumPy random
-Generator, and draws one random setting per image — no Python loop over images. They work on
-NumPy and CuPy batches alike (the random numbers are drawn on the CPU; they are few).
+"""Batch augmentations: each transform takes a whole batch (N, C, H, W) — or one image
+(C, H, W), as torchvision's do — and draws one random setting per image, with no Python
+loop over images. They work on NumPy and CuPy batches and on tensors alike (the random
+numbers are drawn on the CPU; they are few).
 
     augment = Compose([ToFloat(), RandomCrop(32, padding=4), RandomHorizontalFlip(),
                        ColorJitter(0.2, 0.2, 0.2), Normalize(mean, std)])
     batch = augment(batch, rng)
+
+``rng`` is a NumPy Generator (the DataLoader passes one made from its seed and the epoch);
+without one a transform draws from minigrad's generator, seeded by ``mg.manual_seed``.
 """
 
 import numpy as np
 
+from .. import random
 from ..backend import get_array_module
+from ..tensor import Tensor
 
 
 def _device(xp, array):
     return xp.asarray(array)
+
+
+class _ImageTransform:
+    """Calls ``apply(batch (N, C, H, W), rng)`` on a batch or on one image (C, H, W)."""
+
+    def __call__(self, x, rng=None):
+        array = x.data if isinstance(x, Tensor) else x
+        if getattr(array, "ndim", None) not in (3, 4):
+            raise ValueError(f"{type(self).__name__}: expected an image (C, H, W) or a batch (N, C, H, W), "
+                             f"got shape {getattr(array, 'shape', type(x).__name__)}")
+        single = array.ndim == 3
+        out = self.apply(array[None] if single else array, random.generator("cpu") if rng is None else rng)
+        out = out[0] if single else out
+        return Tensor(out) if isinstance(x, Tensor) else out
+
+    def apply(self, x, rng):
+        raise NotImplementedError
 
 
 class Compose:
@@ -33,26 +56,42 @@ class ToFloat:
         return x.astype(np.float32) / np.float32(255)
 
 
-class Normalize:
+class ToTensor:
+    """torchvision's ToTensor: an image array (H, W, C) or (H, W) -> a tensor (C, H, W),
+    uint8 pixels scaled to float32 in [0, 1] (other dtypes kept). For batches already in
+    (N, C, H, W), as minigrad's loaders give them, use ToFloat."""
+
+    def __call__(self, x, rng=None):
+        array = np.asarray(x)
+        if array.ndim == 2:
+            array = array[:, :, None]
+        if array.ndim != 3:
+            raise ValueError(f"ToTensor: expected an image (H, W, C) or (H, W), got shape {array.shape}; "
+                             f"for a batch (N, C, H, W) use ToFloat")
+        chw = np.ascontiguousarray(array.transpose(2, 0, 1))
+        return Tensor(chw.astype(np.float32) / np.float32(255) if chw.dtype == np.uint8 else chw)
+
+
+class Normalize(_ImageTransform):
     """(x - mean) / std per channel."""
 
     def __init__(self, mean, std):
         self.mean = np.asarray(mean, np.float32).reshape(1, -1, 1, 1)
         self.std = np.asarray(std, np.float32).reshape(1, -1, 1, 1)
 
-    def __call__(self, x, rng=None):
+    def apply(self, x, rng=None):
         xp = get_array_module(x)
         return (x - _device(xp, self.mean)) / _device(xp, self.std)
 
 
-class RandomCrop:
+class RandomCrop(_ImageTransform):
     """Pad each side with zeros, then cut a random size x size window from each image."""
 
     def __init__(self, size, padding=0):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         self.padding = padding
 
-    def __call__(self, x, rng):
+    def apply(self, x, rng):
         xp = get_array_module(x)
         n, c, h, w = x.shape
         p = self.padding
@@ -67,19 +106,19 @@ class RandomCrop:
         return padded[xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None], rows, cols]
 
 
-class RandomHorizontalFlip:
+class RandomHorizontalFlip(_ImageTransform):
     """Mirror left-right with probability p. (Not for digits or text: a mirrored 2 is no digit.)"""
 
     def __init__(self, p=0.5):
         self.p = p
 
-    def __call__(self, x, rng):
+    def apply(self, x, rng):
         xp = get_array_module(x)
         flip = _device(xp, rng.random(len(x)) < self.p)[:, None, None, None]
         return xp.where(flip, x[..., ::-1], x)
 
 
-class ColorJitter:
+class ColorJitter(_ImageTransform):
     """Random brightness, contrast and saturation factors in [1 - s, 1 + s], one per image,
     on float images in [0, 1]. A strength of 0 leaves that property untouched."""
 
@@ -96,7 +135,7 @@ class ColorJitter:
             return x
         return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
 
-    def __call__(self, x, rng):
+    def apply(self, x, rng):
         xp = get_array_module(x)
         if not (self.brightness or self.contrast or self.saturation):
             return x
@@ -112,7 +151,7 @@ class ColorJitter:
         return xp.clip(x, 0, 1).astype(np.float32)
 
 
-class RandomAffine:
+class RandomAffine(_ImageTransform):
     """Random rotation (degrees), translation (fraction of the size) and scale per image,
     about the image centre; bilinear interpolation, zeros outside. Suits digits: small
     rotations and shifts keep a digit the same digit."""
@@ -120,7 +159,7 @@ class RandomAffine:
     def __init__(self, degrees=0.0, translate=(0.0, 0.0), scale=(1.0, 1.0)):
         self.degrees, self.translate, self.scale = degrees, tuple(translate), tuple(scale)
 
-    def __call__(self, x, rng):
+    def apply(self, x, rng):
         xp = get_array_module(x)
         n, c, h, w = x.shape
         angle = np.deg2rad(rng.uniform(-self.degrees, self.degrees, n))
@@ -162,5 +201,5 @@ def cifar10_normalization():
     return Normalize([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])
 
 
-__all__ = ["Compose", "ToFloat", "Normalize", "RandomCrop", "RandomHorizontalFlip", "ColorJitter",
+__all__ = ["Compose", "ToFloat", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip", "ColorJitter",
            "RandomAffine", "mnist_normalization", "cifar10_normalization"]

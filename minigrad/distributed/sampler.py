@@ -14,8 +14,9 @@ class DistributedSampler:
       the ranks must take the same number of steps, since each step waits for all of them;
     * rank r takes positions r, r + R, r + 2R, ... of it.
 
-    Give it to a DataLoader as ``sampler=``; the loader sets the epoch on every pass (its own
-    ``set_epoch`` chooses one, as when resuming).
+    Give it to a DataLoader as ``sampler=`` and call ``sampler.set_epoch(epoch)`` before each
+    epoch, as in PyTorch (the loader's own ``set_epoch`` sets it too; the Trainer calls that).
+    PyTorch's trap, kept: without set_epoch every epoch has epoch 0's order.
     """
 
     def __init__(self, dataset_or_length, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
