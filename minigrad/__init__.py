@@ -13,7 +13,7 @@ from . import autograd, nn, ops, optim  # noqa: F401
 from .fast import get_kernels, set_kernels, use_kernels  # the fast room installs its kernels in the engine
 from .fast.process import tune as tune_process
 from .version import __version__
-from .backend import DeviceError, cuda_is_available, get_array_module, get_default_dtype, set_default_dtype
+from .backend import DeviceError, cuda_is_available, device, get_array_module, get_default_dtype, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import GraphvizNotFound, draw_graph, to_dot
 from .ops import (
@@ -23,6 +23,7 @@ from .ops import (
     var, where, leaky_relu, conv2d, max_pool2d, avg_pool2d, batch_norm, linear, dropout,
     embedding, scaled_dot_product_attention, sin, cos, gather, expand, repeat, chunk, masked_fill, bmm,
     logsumexp, norm, scatter_add, prod, einsum, binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, smooth_l1_loss, kl_div,
+    sort, argsort, topk, dot, unbind, index_select,
 )
 from .creation import (  # noqa: F401
     arange, empty, eye, full, full_like, linspace, ones, ones_like, rand, randint, randn, randperm, zeros,
@@ -30,8 +31,35 @@ from .creation import (  # noqa: F401
 )
 from .random import manual_seed
 from .tensor import (
-    Function, GradientError, Tensor, enable_grad, from_numpy, grad, is_grad_enabled, no_grad, set_grad_enabled, tensor,
+    Function, GradientError, Tensor, enable_grad, from_numpy, grad, inference_mode, is_grad_enabled, no_grad,
+    set_grad_enabled, tensor,
 )
+
+
+import builtins  # noqa: E402 - (bool and float below are PyTorch's dtype names)
+
+
+def isnan(x):
+    return x.isnan()
+
+
+def isinf(x):
+    return x.isinf()
+
+
+def isfinite(x):
+    return x.isfinite()
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """PyTorch's allclose: |a - b| <= atol + rtol·|b| everywhere (a Python bool)."""
+    xp = get_array_module(a.data)
+    return builtins.bool(xp.allclose(a.data, b.data if isinstance(b, Tensor) else b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a, b):
+    """True when a and b have the same shape and the same values."""
+    return a.shape == b.shape and builtins.bool((a.data == b.data).all())
 
 
 # dtype names, as torch.float32 and friends (they are NumPy's dtypes)
@@ -67,5 +95,6 @@ __all__ = [  # the package face: what the API reference lists, and `from minigra
     "l1_loss", "smooth_l1_loss", "kl_div", "manual_seed", "Function", "GradientError", "Tensor",
     "enable_grad", "from_numpy", "grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "tensor",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "half",
-    "float", "double", "long", "bool",
+    "float", "double", "long", "bool", "device", "sort", "argsort", "topk", "dot", "unbind", "index_select",
+    "inference_mode", "isnan", "isinf", "isfinite", "allclose", "equal",
 ]

@@ -71,8 +71,30 @@ def get_array_module(*arrays):
     return np
 
 
+class device(str):  # noqa: N801 - PyTorch's name
+    """PyTorch's device object: ``device('cuda')``, ``device('cuda', 0)``, ``device('cpu')``.
+    It is the string itself ('cpu', 'cuda' or 'cuda:0'), so it compares with strings, and has
+    PyTorch's ``type`` and ``index``."""
+
+    def __new__(cls, type_or_name, index=None):
+        name = str(type_or_name)
+        kind, _, number = name.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {name!r}: expected 'cpu' or 'cuda'")
+        if index is not None:
+            if number:
+                raise ValueError(f"device {name!r} already names an index")
+            number = str(int(index))
+        self = super().__new__(cls, f"{kind}:{number}" if number else kind)
+        self.type, self.index = kind, int(number) if number else None
+        return self
+
+    def __repr__(self):
+        return f"device(type={self.type!r}" + (f", index={self.index})" if self.index is not None else ")")
+
+
 def device_of(array):
-    return "cuda" if is_cupy_array(array) else "cpu"
+    return device("cuda" if is_cupy_array(array) else "cpu")
 
 
 def normalize_device(device):

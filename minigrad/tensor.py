@@ -81,6 +81,11 @@ def no_grad():
     return set_grad_enabled(False)
 
 
+def inference_mode(mode=True):
+    """PyTorch's inference_mode: here the same as no_grad() (minigrad has no lighter mode)."""
+    return set_grad_enabled(not mode)
+
+
 def enable_grad():
     return set_grad_enabled(True)
 
@@ -191,6 +196,8 @@ class Function:
             fn.needs_input_grad = (False,) * len(tensors)
         result = fn.forward(*arrays, **params)
         out = Tensor(result)
+        if getattr(result, "base", None) is not None:  # a view of some memory: of an input's?
+            _share_version_with_viewed_input(out, result, tensors)
         if requires_grad:
             out.requires_grad = True
             out._ctx = fn
@@ -207,6 +214,18 @@ class Function:
         """Drop saved arrays and input references once the graph has been used."""
         self.__dict__.clear()
         self._freed = True
+
+
+def _memory_owner(array):
+    return array if array.base is None else array.base  # (NumPy and CuPy keep the owner in base)
+
+
+def _share_version_with_viewed_input(out, result, tensors):
+    owner = _memory_owner(result)
+    for t in tensors:
+        if t.data is owner or _memory_owner(t.data) is owner:
+            out._versions = t._version_counter()
+            return
 
 
 def _distinct_arrays(arrays, tensors):
@@ -533,13 +552,13 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_versions", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not NumPy's
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if type(data) is np.ndarray and dtype is None and device is None:  # the hot path: op outputs
             self.data, self.grad, self._ctx, self._retains_grad, self.requires_grad = data, None, None, False, False
-            self._version, self._hooks = 0, None
+            self._versions, self._hooks = None, None
             if requires_grad:
                 self.requires_grad_(True)
             return
@@ -564,7 +583,7 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self.requires_grad = False
-        self._version = 0  # how many in-place changes it has seen (see modify_in_place)
+        self._versions = None  # [changes in place], shared with its views (see _version)
         self._hooks = None  # functions of the gradient (register_hook)
         if requires_grad:
             self.requires_grad_(True)
@@ -631,8 +650,28 @@ class Tensor:
             self._ctx.output = self
 
     def detach(self):
-        """The same data, cut from the graph (no gradient flows through it)."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (no gradient flows through it). It shares the
+        version counter, as a view does: changing it in place is seen by the graph."""
+        out = Tensor(self.data)
+        out._versions = self._version_counter()
+        return out
+
+    # ----- the version counter ------------------------------------------------------------
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen. A view (a basic slice, a
+        reshape, a transpose, detach) shares the counter of the tensor it views, as in
+        PyTorch, so that ``b = a[0:2]; loss = (w * b).sum(); a.add_(1)`` makes backward
+        refuse instead of using the changed values of b."""
+        return 0 if self._versions is None else self._versions[0]
+
+    def _version_counter(self):
+        if self._versions is None:
+            self._versions = [0]
+        return self._versions
+
+    def _bump_version(self):
+        self._version_counter()[0] += 1
 
     @property
     def is_leaf(self):
@@ -735,7 +774,7 @@ class Tensor:
         if np.broadcast_shapes(values.shape, self.shape) != self.shape:
             raise RuntimeError(f"{op}: a result of shape {values.shape} cannot be written into a tensor of shape {self.shape}")
         self.data[...] = values
-        self._version += 1
+        self._bump_version()
         return self
 
     def _check_in_place(self, value, op):
@@ -790,7 +829,7 @@ class Tensor:
             index = _data(index)
         self._check_in_place(value, "__setitem__")
         self.data[index] = _data(value)  # only the indexed elements are written
-        self._version += 1
+        self._bump_version()
 
 class _HookHandle:
     _next_key = 0

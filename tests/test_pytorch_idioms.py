@@ -813,3 +813,152 @@ def test_dataset_subset_random_split_and_subset_sampler():
         data.DataLoader(Squares(), num_workers=2)
     with pytest.raises(NotImplementedError, match="must define __getitem__"):
         data.Dataset()[0]
+
+
+@needs_torch
+@pytest.mark.parametrize("rows", [[[-np.inf, -np.inf], [1.0, 2.0]], [[np.inf, 1.0], [1.0, 2.0]],
+                                  [[-np.inf, 0.5], [3.0, -np.inf]]])
+def test_logsumexp_of_infinite_rows_is_pytorchs(rows):
+    (a, b) = both(np.array(rows), requires_grad=True)
+    with np.errstate(all="ignore"):
+        ours, theirs = a.logsumexp(1), b.logsumexp(1)
+        np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)  # NaN where PyTorch has NaN
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [1, 2, 3, float("inf"), "fro"])
+def test_norm_of_a_zero_row_is_zero_with_a_zero_gradient(p):
+    x = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 1.0]])
+    (a, b) = both(x, requires_grad=True)
+    ours = a.norm(p, 1) if p != "fro" else a.norm(p)
+    theirs = b.norm(p, 1) if p != "fro" else b.norm(p)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
+    assert np.isfinite(a.grad.numpy()).all()
+    assert mg.gradcheck(lambda t: t.norm(p, 1) if p != "fro" else t.norm(p), mg.tensor(x[1:] + 0.1, requires_grad=True))
+    with pytest.raises(ValueError, match="p must be"):
+        a.norm(0.5)
+
+
+@needs_torch
+def test_smooth_l1_with_beta_zero_is_l1():
+    x, t = np.array([0.5, -0.2, 0.0]), np.zeros(3)
+    (a, b) = both(x, requires_grad=True)
+    ours = mg.nn.functional.smooth_l1_loss(a, mg.tensor(t), beta=0.0)
+    theirs = torch.nn.functional.smooth_l1_loss(b, torch.tensor(t), beta=0.0)
+    assert float(ours) == pytest.approx(theirs.item())
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy())
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        mg.nn.functional.smooth_l1_loss(a, mg.tensor(t), beta=-1.0)
+
+
+@needs_torch
+@pytest.mark.parametrize("view", ["slice", "reshape", "transpose", "detach"])
+@pytest.mark.parametrize("changed", ["base", "view"])
+def test_views_share_the_version_counter_of_their_base(view, changed):
+    """A change through a view (or to the base a view was saved from) makes backward refuse,
+    in PyTorch and here, instead of using the changed values."""
+    make = {"slice": lambda a: a[0:2], "reshape": lambda a: a.reshape(4, 2),
+            "transpose": lambda a: a.transpose(0, 1), "detach": lambda a: a.detach()}[view]
+    for lib in (mg, torch):
+        a = lib.tensor(np.ones((2, 4)))
+        b = make(a)
+        w = lib.tensor(np.full(tuple(b.shape), 2.0), requires_grad=True)
+        loss = (w * b).sum()
+        (a if changed == "base" else b).add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|modified by an in-place operation"):
+            loss.backward()
+    a = mg.tensor(np.ones((2, 4)))
+    b = a[0:2] * 1.0  # a copy, not a view: its own counter
+    a.add_(1)
+    assert b._version == 0 and a._version == 1
+
+
+# ----- the Tensor methods a tutorial reaches for --------------------------------------------
+
+METHOD_CASES = {  # name: (minigrad, torch), each a function of (lib, x, y) -> tensor, tuple or value
+    "t": lambda lib, x, y: x.t(),
+    "mT": lambda lib, x, y: x.reshape(1, 2, 3).mT,
+    "contiguous": lambda lib, x, y: x.t().contiguous() * 2,
+    "view_as": lambda lib, x, y: x.view_as(y.reshape(3, 2)),
+    "expand_as": lambda lib, x, y: x[0:1].expand_as(y),
+    "split": lambda lib, x, y: x.split([1, 2], 1)[1],
+    "topk": lambda lib, x, y: x.topk(2, 1).values,
+    "sort": lambda lib, x, y: x.sort(0, descending=True).values,
+    "argsort": lambda lib, x, y: x.argsort(1),
+    "eq": lambda lib, x, y: x.eq(x * 1),
+    "pow": lambda lib, x, y: x.pow(3),
+    "matmul": lambda lib, x, y: x.matmul(y.t()),
+    "add(alpha)": lambda lib, x, y: x.add(y, alpha=2),
+    "sub": lambda lib, x, y: x.sub(y),
+    "mul": lambda lib, x, y: x.mul(y),
+    "div": lambda lib, x, y: x.div(y + 3),
+    "square": lambda lib, x, y: x.square(),
+    "dot": lambda lib, x, y: lib.dot(x[0], y[1]),
+    "unbind": lambda lib, x, y: x.unbind(1)[2],
+    "index_select": lambda lib, x, y: x.index_select(1, lib.tensor([2, 0])),
+    "to(dtype=)": lambda lib, x, y: x.to(dtype=lib.float32),
+    "to(other)": lambda lib, x, y: x.to(y),
+    "size(0)": lambda lib, x, y: x.size(0),
+    "is_floating_point": lambda lib, x, y: x.is_floating_point(),
+    "new_zeros": lambda lib, x, y: x.new_zeros(2, 2),
+    "isfinite": lambda lib, x, y: (x / 0).isfinite() if lib is torch else mg.isfinite(x / 0),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(METHOD_CASES))
+def test_tensor_methods_give_pytorchs_values_and_gradients(name):
+    rng = np.random.default_rng(0)
+    x0, y0 = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    results = []
+    for lib in (mg, torch):
+        x, y = lib.tensor(x0, requires_grad=True), lib.tensor(y0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = METHOD_CASES[name](lib, x, y)
+        if not hasattr(out, "shape"):
+            results.append((out, None))
+            continue
+        value = np.asarray(out.detach().numpy() if lib is torch else out.numpy())
+        grad = None
+        if out.dtype in (torch.float64, torch.float32, np.float64, np.float32) and out.requires_grad:
+            (out * lib.tensor(np.ones(tuple(out.shape), value.dtype))).sum().backward()
+            grad = x.grad.numpy()
+        results.append((value, grad))
+    (ours, our_grad), (theirs, their_grad) = results
+    if our_grad is None and their_grad is None and not hasattr(ours, "shape"):
+        assert ours == theirs
+        return
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    if their_grad is not None:
+        np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6)
+
+
+def test_device_objects_inference_mode_and_clear_method_errors():
+    x = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    assert x.device == mg.device("cpu") == "cpu" and x.device.type == "cpu" and mg.device("cuda", 0) == "cuda:0"
+    assert x.to(mg.device("cpu")) is x
+    with mg.inference_mode():
+        assert not (x * 2).requires_grad
+    with pytest.raises(ValueError, match="at most 2 dimensions"):
+        mg.zeros(2, 2, 2).t()
+    with pytest.raises(ValueError, match="dot: expected two 1-D tensors"):
+        mg.dot(x, x)
+    with pytest.raises(ValueError, match="topk: k=4 is out of range"):
+        x.topk(4)
+    with pytest.raises(TypeError, match="Tensor.to: expected a device, a dtype or a tensor"):
+        x.to("gpu0")
+    with pytest.raises(ValueError, match="unknown device"):
+        mg.device("tpu")
+    assert x.type() == "minigrad.DoubleTensor" and x.type(mg.float32).dtype == np.float32
+    y = x.detach().t().contiguous()
+    y += 1  # a copy: x is not changed
+    assert (x.numpy() == 1).all()

@@ -2,13 +2,20 @@
 functions in functions.py, so autograd derives their backward (no Function of their own).
 """
 import builtins
+from collections import namedtuple
+
+import numpy as np
 
 from ..backend import get_array_module
-from .functions import _dim, abs, add, concatenate, exp, getitem, log, matmul, mul, permute, pow, reshape, sqrt, sub, sum, where
+from ..tensor import Tensor
+from .functions import (
+    _dim, abs, add, amax, amin, concatenate, exp, gather, getitem, log, matmul, mul, permute, pow, reshape, sqrt, sub,
+    sum, where,
+)
 
 __all__ = [
     "expand", "repeat", "chunk", "masked_fill", "bmm", "logsumexp", "norm", "transpose",
-    "unsqueeze", "squeeze", "flatten", "stack", "split",
+    "unsqueeze", "squeeze", "flatten", "stack", "split", "sort", "argsort", "topk", "dot", "unbind", "index_select",
 ]
 
 
@@ -50,19 +57,37 @@ def bmm(a, b):
 
 def logsumexp(x, dim, keepdim=False):
     """log Σ e^x along ``dim``, as m + log Σ e^(x - m) with m the (constant) max, so exp never
-    overflows; autograd gives the backward, softmax(x) · g."""
+    overflows; autograd gives the backward, softmax(x) · g. A row whose max is ±inf uses
+    m = 0 instead (as PyTorch), so that an all -inf row gives -inf and a row with +inf gives
+    +inf, not inf - inf = NaN."""
+    xp = get_array_module(x.data)
     m = x.data.max(axis=dim, keepdims=True)
+    m = xp.where(xp.isinf(m), xp.zeros_like(m), m)
     out = log(sum(exp(sub(x, m)), dim, keepdim=True)) + m
     return out if keepdim else squeeze(out, dim)
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p)."""
-    if p == 2:
-        return sqrt(sum(mul(x, x), dim, keepdim))
+    """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p); p = inf is max |x|.
+
+    At a zero vector the norm is 0 and, as in PyTorch, so is its gradient (the derivative
+    x |x|^(p-2) / ‖x‖^(p-1) is 0/0 there). The 'double where' does it: the power is taken of
+    s where s ≠ 0 and of 1 elsewhere, so no inf or NaN is ever made, and the outer where sends
+    the zero rows' gradient to the constant 0."""
+    if p == "fro":
+        p = 2
+    if p in (float("inf"), float("-inf")):
+        return (amax if p > 0 else amin)(abs(x), dim, keepdim)
+    if not isinstance(p, (int, float)) or p < 1:
+        raise ValueError(f"norm: p must be a number >= 1, inf, -inf or 'fro', got {p!r}")
     if p == 1:
         return sum(abs(x), dim, keepdim)
-    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
+    xp = get_array_module(x.data)
+    s = sum(mul(x, x) if p == 2 else pow(abs(x), p), dim, keepdim)
+    zero = s.data == 0
+    safe = where(zero, xp.ones((), dtype=s.dtype), s)
+    root = sqrt(safe) if p == 2 else pow(safe, 1.0 / p)
+    return where(zero, xp.zeros((), dtype=s.dtype), root)
 
 
 
@@ -122,3 +147,52 @@ def split(x, split_size_or_sections, dim=None, *, axis=None):
         pieces.append(getitem(x, tuple(index)))
         start += size
     return pieces
+
+
+SortResult = namedtuple("SortResult", ["values", "indices"])  # PyTorch's (values, indices) pair
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    """The indices that sort x along ``dim``; ties keep their order (a stable sort)."""
+    data = x.data if isinstance(x, Tensor) else x
+    xp = get_array_module(data)
+    if descending:  # sort the negated values (stable: ties stay in order, as PyTorch's stable sort)
+        data = -(data.astype(np.int64) if data.dtype.kind in "bu" else data)
+    return Tensor(xp.argsort(data, axis=dim, kind="stable"))
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """(values, indices) along ``dim``. values = gather(x, dim, indices), so each value's
+    gradient goes back to the place it came from."""
+    indices = argsort(x, dim, descending)
+    return SortResult(gather(x, dim, indices.data), indices)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+    """The k largest (or smallest) values along ``dim`` and their indices, largest first."""
+    if not 0 <= k <= x.shape[dim]:
+        raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {x.shape[dim]}")
+    order = argsort(x, dim, descending=largest).data
+    first_k = get_array_module(order).take(order, np.arange(k), axis=dim)
+    return SortResult(gather(x, dim, first_k), Tensor(first_k))
+
+
+def dot(a, b):
+    """The dot product of two 1-D tensors (PyTorch's dot refuses anything else)."""
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"dot: expected two 1-D tensors of one length, got shapes {a.shape} and {b.shape} "
+                         f"(matmul multiplies matrices)")
+    return matmul(a, b)
+
+
+def unbind(x, dim=0):
+    """The slices along ``dim``, as a tuple, each without that axis."""
+    return tuple(getitem(x, (slice(None),) * (dim % x.ndim) + (i,)) for i in range(x.shape[dim]))
+
+
+def index_select(x, dim, index):
+    """The entries of ``x`` at the 1-D integer ``index`` along ``dim``."""
+    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if index.ndim != 1:
+        raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
+    return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))

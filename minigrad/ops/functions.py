@@ -419,7 +419,12 @@ def l1_loss(input, target, reduction="mean"):  # noqa: A002
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002
-    """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (d = input - target), as PyTorch."""
+    """0.5·d²/beta where |d| < beta, else |d| - 0.5·beta (d = input - target), as PyTorch;
+    beta = 0 is the L1 loss (PyTorch's rule: the quadratic piece would divide by zero)."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
     d = input - target
     per_element = where(abs(d).data < beta, 0.5 * d * d / beta, abs(d) - 0.5 * beta)
     return _reduce(per_element, reduction, "smooth_l1_loss")

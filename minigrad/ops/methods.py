@@ -8,17 +8,52 @@ methods (the loop at the bottom), as DeZero's setup_variable does.
 import numpy as np
 
 from .. import ops
+from ..backend import get_array_module
 from ..tensor import Tensor, _data
 
 
 class TensorMethods:
     """Attached to Tensor below; never instantiated."""
 
-    def to(self, target):
-        """``.to('cuda')``, ``.to('cpu')`` or ``.to(np.float64)``: a new tensor, same graph."""
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            return ops.to_device(self, target)
-        return ops.cast(self, target)
+    def to(self, *args, device=None, dtype=None, copy=False):
+        """PyTorch's forms: ``.to('cuda')``, ``.to(mg.device('cpu'))``, ``.to(np.float64)``,
+        ``.to(device, dtype)``, ``.to(dtype=...)``, ``.to(other_tensor)`` (its device and
+        dtype). A new tensor in the same graph, or self when nothing changes."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            elif arg is not None:
+                try:
+                    dtype = np.dtype(arg)
+                except TypeError:
+                    raise TypeError(f"Tensor.to: expected a device, a dtype or a tensor, got {arg!r}") from None
+        out = self
+        if device is not None and str(device).split(":")[0] != self.device:
+            out = ops.to_device(out, device)
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            out = ops.cast(out, dtype)
+        return out.clone() if copy and out is self else out
+
+    def type(self, dtype=None):  # noqa: A003 - PyTorch's name
+        """Without an argument, the type's name ('minigrad.FloatTensor'); with a dtype, a cast."""
+        if dtype is not None:
+            return self.to(dtype)
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        prefix = "minigrad.cuda." if self.device == "cuda" else "minigrad."
+        return f"{prefix}{names.get(str(self.dtype), str(self.dtype))}Tensor"
+
+    def is_floating_point(self):
+        return self.dtype.kind == "f"
+
+    def contiguous(self):
+        """Self if its memory is in row-major order, else a row-major copy (in the graph)."""
+        return _contiguous_copy(self)
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
 
     def cpu(self):
         return self.to("cpu")
@@ -74,6 +109,96 @@ class TensorMethods:
 
     def __neg__(self):
         return ops.neg(self)
+
+    # The operators by name, as PyTorch's methods
+    def add(self, other, alpha=1):
+        return ops.add(self, other if alpha == 1 else ops.mul(other, alpha))
+
+    def sub(self, other, alpha=1):
+        return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def dot(self, other):
+        return ops.dot(self, other)
+
+    def neg(self):
+        return ops.neg(self)
+
+    def square(self):
+        return ops.mul(self, self)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def isnan(self):
+        return Tensor(self.xp.isnan(self.data))
+
+    def isinf(self):
+        return Tensor(self.xp.isinf(self.data))
+
+    def isfinite(self):
+        return Tensor(self.xp.isfinite(self.data))
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def unbind(self, dim=0):
+        return ops.unbind(self, dim)
+
+    def index_select(self, dim, index):
+        return ops.index_select(self, dim, index)
+
+    def new_zeros(self, *size):
+        return Tensor(self.xp.zeros(_size(size), dtype=self.dtype))
+
+    def new_ones(self, *size):
+        return Tensor(self.xp.ones(_size(size), dtype=self.dtype))
+
+    def new_full(self, size, fill_value):
+        return Tensor(self.xp.full(_size((size,)), fill_value, dtype=self.dtype))
+
+    def new_tensor(self, data):
+        return Tensor(self.xp.asarray(_data(data), dtype=self.dtype))
+
+    @property
+    def xp(self):
+        """NumPy or CuPy: the array module of this tensor's data."""
+        return get_array_module(self.data)
 
     def __abs__(self):
         return ops.abs(self)
@@ -236,6 +361,24 @@ class TensorMethods:
 
     view = reshape
 
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def t(self):
+        """The transpose of a matrix (a 0-D or 1-D tensor is returned as it is), as PyTorch."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with at most 2 dimensions, got shape {self.shape}; "
+                             f"use transpose(dim0, dim1) or mT")
+        return self if self.ndim < 2 else ops.transpose(self, 0, 1)
+
+    @property
+    def mT(self):  # noqa: N802 - PyTorch's name
+        """The last two axes swapped (a batch of matrices transposed)."""
+        return ops.transpose(self, -2, -1)
+
     def permute(self, *dims):
         return ops.permute(self, *dims)
 
@@ -255,6 +398,15 @@ class TensorMethods:
     def unsqueeze(self, dim=None, **numpy_names):
         return ops.unsqueeze(self, dim, **numpy_names)
 
+
+
+def _size(size):
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+
+
+def _contiguous_copy(x):
+    """A row-major copy of x, in the graph: reshape(-1) copies a strided array, reshape back."""
+    return ops.reshape(ops.reshape(x, -1), x.shape) if not x.data.flags.c_contiguous else x
 
 
 _CLASS_MACHINERY = set(vars(type("Empty", (), {})))  # __module__, __dict__, __doc__, ...
