@@ -305,6 +305,38 @@ def loss_pair(reductions=("mean", "sum", "none")):
         lambda drawn: ([drawn[0], drawn[0]], {"reduction": drawn[1]}))
 
 
+@st.composite
+def layer_norm_case(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=SIDE))
+    normalized = shape[len(shape) - draw(st.integers(1, len(shape))):]
+    return [shape, normalized, normalized], {"normalized_shape": normalized}
+
+
+def _np_layer_norm(x, w, b, normalized_shape):
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-5) * w + b
+
+
+def _np_gelu(x):
+    from math import erf
+
+    return x * 0.5 * (1 + np.vectorize(erf)(x / np.sqrt(2)))
+
+
+@st.composite
+def pos_weight_case(draw):
+    classes = draw(st.integers(1, SIDE))
+    shape = (draw(st.integers(1, SIDE)), classes)
+    pos_weight = np.array(draw(st.lists(st.floats(0.25, 4.0), min_size=classes, max_size=classes)))
+    return [shape, shape], {"reduction": draw(st.sampled_from(["mean", "sum", "none"])), "pos_weight": pos_weight}
+
+
+def _np_bce_pos_weight(x, t, reduction, pos_weight):
+    log_sigmoid, log_one_minus = -np.logaddexp(0, -x), -np.logaddexp(0, x)
+    return _np_reduce(-(pos_weight * t * log_sigmoid + (1 - t) * log_one_minus), reduction)
+
+
 def _np_reduce(per_element, reduction):
     return per_element if reduction == "none" else per_element.mean() if reduction == "mean" else per_element.sum()
 
@@ -582,6 +614,17 @@ RECIPES = [
     Recipe("unbind", lambda x: mg.stack(x.unbind(0)[::-1], 1), lambda x: np.stack(list(x)[::-1], 1),
            array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=SIDE).map(lambda s: ([s], {})),
            torch=lambda x: torch.stack(x.unbind(0)[::-1], 1)),
+    Recipe("layer_norm", lambda x, w, b, normalized_shape: mg.ops.layer_norm(x, normalized_shape, w, b),
+           _np_layer_norm, layer_norm_case(), distinct,  # (spread values: float32 round-off stays small against σ)
+           torch=lambda x, w, b, normalized_shape: TF.layer_norm(x, normalized_shape, w, b)),
+    Recipe("gelu", mg.ops.gelu, _np_gelu, unary, torch=lambda x: TF.gelu(x)),
+    Recipe("gelu_tanh", lambda x: mg.ops.gelu(x, approximate="tanh"),
+           lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))), unary,
+           torch=lambda x: TF.gelu(x, approximate="tanh")),
+    Recipe("bce_with_logits_pos_weight", mg.binary_cross_entropy_with_logits, _np_bce_pos_weight, pos_weight_case(),
+           logits_and_soft_targets,
+           torch=lambda x, t, reduction, pos_weight: TF.binary_cross_entropy_with_logits(
+               x, t, reduction=reduction, pos_weight=torch.tensor(pos_weight))),
     Recipe("chunk", lambda x, chunks, dim: mg.cat(x.chunk(chunks, dim)[::-1], dim), _np_chunk_cat, chunk_case(),
            torch=lambda x, chunks, dim: torch.cat(x.chunk(chunks, dim)[::-1], dim)),
     Recipe("bce_with_logits", mg.binary_cross_entropy_with_logits,

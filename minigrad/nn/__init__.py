@@ -1,8 +1,8 @@
 """Layers and models: Module, Parameter and the standard layers (PyTorch's names)."""
 from . import functional, init, utils  # noqa: F401
 from .layers import (  # noqa: F401
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Linear, LogSoftmax, MaxPool2d,
-    ReLU, Sequential, Sigmoid, Softmax, Tanh,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Embedding, Flatten, GELU,
+    GroupNorm, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 )
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
@@ -24,4 +24,16 @@ def __getattr__(name):
         from ..distributed.sync_batchnorm import SyncBatchNorm
 
         return SyncBatchNorm
+    if name in _NOT_IN_MINIGRAD:
+        raise AttributeError(f"minigrad.nn has no {name} (PyTorch's layer): {_NOT_IN_MINIGRAD[name]}")
     raise AttributeError(f"module 'minigrad.nn' has no attribute {name!r}")
+
+
+_NOT_IN_MINIGRAD = {  # PyTorch layers a tutorial reaches for that minigrad does not have, and what to use
+    "ConvTranspose2d": "no transposed convolution yet; upsample (x.repeat or an interpolation) then Conv2d",
+    "ConvTranspose1d": "no transposed convolution yet",
+    "Conv3d": "only 1-D and 2-D convolutions",
+    "MultiheadAttention": "use nn.SelfAttention or nn.Attention",
+    "Transformer": "no transformer layers; nn.SelfAttention and nn.LayerNorm are the pieces",
+    "AdaptiveMaxPool2d": "only AdaptiveAvgPool2d",
+}

@@ -49,8 +49,15 @@ class Embedding(Module):
 
 
 class Conv2d(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros"):
         super().__init__()
+        if groups != 1:
+            raise NotImplementedError(f"{type(self).__name__}: groups={groups} (grouped or depthwise convolution) is "
+                                      f"not supported; minigrad's convolutions use groups=1")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{type(self).__name__}: padding_mode={padding_mode!r} is not supported; "
+                                      f"only 'zeros'")
         kh, kw = ops.conv.pair(kernel_size, "kernel_size")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.dilation = (kh, kw), stride, padding, dilation
@@ -69,8 +76,13 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        for option, value, default in (("dilation", dilation, 1), ("return_indices", return_indices, False),
+                                       ("ceil_mode", ceil_mode, False)):
+            if value != default:
+                raise NotImplementedError(f"{type(self).__name__}: {option}={value} is not supported "
+                                          f"(minigrad pools with {option}={default})")
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x):
@@ -81,6 +93,15 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(MaxPool2d):
+    """Average pooling; padded zeros count in the average (PyTorch's count_include_pad=True)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        if not count_include_pad or divisor_override is not None:
+            raise NotImplementedError("AvgPool2d: count_include_pad=False and divisor_override are not supported "
+                                      "(padded zeros count in each average, PyTorch's default)")
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+
     def forward(self, x):
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
@@ -185,3 +206,99 @@ class Sequential(Module):
         for layer in self._modules.values():
             x = layer(x)
         return x
+
+
+class Identity(Module):
+    """Returns its input (a placeholder, e.g. for a layer switched off)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return ops.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return ops.gelu(x, self.approximate)
+
+
+class LayerNorm(Module):
+    """Normalizes each sample over its last dimensions (``normalized_shape``); γ = 1, β = 0 at first."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.weight = Parameter(np.ones(shape, dtype=get_default_dtype())) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=get_default_dtype())) if elementwise_affine and bias else None
+
+    def forward(self, x):
+        return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}"
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: {num_channels} channels do not split into {num_groups} groups")
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = Parameter(np.ones(num_channels, dtype=get_default_dtype())) if affine else None
+        self.bias = Parameter(np.zeros(num_channels, dtype=get_default_dtype())) if affine else None
+
+    def forward(self, x):
+        return ops.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
+
+
+class Conv1d(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
+        super().__init__()
+        if groups != 1:
+            raise NotImplementedError(f"Conv1d: groups={groups} is not supported; minigrad's convolutions use groups=1")
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.weight = _empty(out_channels, in_channels, kernel_size)
+        self.bias = _empty(out_channels) if bias else None
+        init.default_init_(self.weight, self.bias)
+
+    def forward(self, x):
+        return ops.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self):
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class AdaptiveAvgPool2d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return ops.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -61,8 +61,15 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    """``weight`` rescales each element's loss, ``pos_weight`` the positive term per class."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
     def forward(self, input, target):  # noqa: A002
-        return ops.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+        return ops.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
+                                                    pos_weight=self.pos_weight)
 
 
 class KLDivLoss(Module):

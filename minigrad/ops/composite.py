@@ -9,13 +9,14 @@ import numpy as np
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .functions import (
-    _dim, abs, add, amax, amin, concatenate, exp, gather, getitem, log, matmul, mul, permute, pow, reshape, sqrt, sub,
-    sum, where,
+    _dim, abs, add, amax, amin, concatenate, exp, gather, getitem, layer_norm, log, matmul, mean, mul, normal_cdf, permute,
+    pow, reshape, sqrt, sub, sum, tanh, where,
 )
 
 __all__ = [
     "expand", "repeat", "chunk", "masked_fill", "bmm", "logsumexp", "norm", "transpose",
     "unsqueeze", "squeeze", "flatten", "stack", "split", "sort", "argsort", "topk", "dot", "unbind", "index_select",
+    "gelu", "group_norm", "conv1d", "adaptive_avg_pool2d",
 ]
 
 
@@ -196,3 +197,59 @@ def index_select(x, dim, index):
     if index.ndim != 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
     return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
+
+
+def gelu(x, approximate="none"):
+    """GELU(x) = x·Φ(x), Φ the standard normal CDF; autograd gives dGELU/dx = Φ(x) + x·φ(x).
+    ``approximate='tanh'``: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's option."""
+    if approximate == "none":
+        return mul(x, normal_cdf(x))
+    if approximate == "tanh":
+        inner = mul(add(x, mul(pow(x, 3), 0.044715)), (2 / np.pi) ** 0.5)
+        return mul(mul(x, 0.5), add(tanh(inner), 1))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize each sample's channels in ``num_groups`` groups (statistics over a group's
+    channels and positions), then scale and shift per channel: a layer norm of (N, G, rest)."""
+    n, c = x.shape[0], x.shape[1]
+    if c % num_groups:
+        raise ValueError(f"group_norm: {c} channels do not split into {num_groups} groups")
+    grouped = reshape(x, (n, num_groups, -1))
+    y = reshape(layer_norm(grouped, grouped.shape[2:], eps=eps), x.shape)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = mul(y, reshape(weight, per_channel))
+    return add(y, reshape(bias, per_channel)) if bias is not None else y
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """A 1-D convolution of (N, C, L) as a 2-D one over (N, C, 1, L) with (K, C, 1, k) kernels."""
+    from .conv import conv2d
+
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) and weight (K, C, k), got {x.shape} and {weight.shape}")
+    pad = padding if isinstance(padding, str) else (0, padding)
+    out = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, (1, stride), pad, (1, dilation))
+    return squeeze(out, 2)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average over windows that tile (H, W) into ``output_size`` cells, PyTorch's rule:
+    cell i covers rows floor(i·H/h) .. ceil((i+1)·H/h) - 1. Built from slices and means."""
+    from .pooling import avg_pool2d
+
+    h_out, w_out = (output_size, output_size) if isinstance(output_size, int) else output_size
+    h, w = x.shape[-2:]
+    h_out, w_out = h if h_out is None else h_out, w if w_out is None else w_out
+    if h % h_out == 0 and w % w_out == 0:  # equal windows: one pooling op
+        k = (h // h_out, w // w_out)
+        return avg_pool2d(x, k, k)
+    rows = []
+    for i in range(h_out):
+        r0, r1 = (i * h) // h_out, -((-(i + 1) * h) // h_out)
+        cells = [mean(getitem(x, (Ellipsis, slice(r0, r1), slice((j * w) // w_out, -((-(j + 1) * w) // w_out)))),
+                      (-2, -1)) for j in range(w_out)]
+        rows.append(stack(cells, -1))
+    return stack(rows, -2)

@@ -17,13 +17,15 @@ from .elementwise import (
 )
 from .linalg import Einsum, MatMul
 from .loss import BCEWithLogits, CrossEntropy, MSELoss, NLLLoss, SoftCrossEntropy
+from .normalization import LayerNorm, NormalCDF
 from .reduction import Max, Mean, Min, Prod, Sum, Var
 from .shape import Concatenate, Gather, GetItem, Pad, Permute, Reshape, ScatterAdd
 
 
 __all__ = [  # what minigrad.ops hands on
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos", "clip",
-    "maximum", "where", "cast", "to_device", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
+    "maximum", "where", "cast", "to_device", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "layer_norm",
+    "normal_cdf",
     "log_softmax", "sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "var",
     "std", "reshape", "permute", "getitem", "concatenate", "pad", "matmul", "nll_loss",
     "cross_entropy", "mse_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
@@ -151,6 +153,20 @@ def leaky_relu(x, negative_slope=0.01):
 
 def sigmoid(x):
     return Sigmoid.apply(x)
+
+
+def normal_cdf(x):
+    """Φ(x), the standard normal CDF (GELU is x·Φ(x))."""
+    return NormalCDF.apply(x)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002 - PyTorch's names
+    """Normalize each sample over its last dimensions (``normalized_shape``), then scale and shift."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    params = [p for p in (weight, bias) if p is not None]
+    if weight is None and bias is not None:
+        raise ValueError("layer_norm: a bias without a weight is not supported; pass weight=ones")
+    return LayerNorm.apply(input, *params, normalized_shape=shape, eps=eps)
 
 
 def tanh(x):
@@ -401,9 +417,17 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's argumen
     return MSELoss.apply(input, target, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):  # noqa: A002
-    """Binary cross-entropy from logits (stable; see BCEWithLogits). Targets may be soft, in [0, 1]."""
-    return BCEWithLogits.apply(input, target, reduction=reduction)
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
+    """Binary cross-entropy from logits (stable; see BCEWithLogits). Targets may be soft, in [0, 1].
+    ``pos_weight`` weighs the positive term (per class, broadcast over the last axis), ``weight``
+    each element's loss, as in PyTorch (both constants)."""
+    if isinstance(weight, (int, float)) or isinstance(pos_weight, (int, float)):
+        raise TypeError("binary_cross_entropy_with_logits: weight and pos_weight are tensors or arrays, as in PyTorch")
+    pos = None if pos_weight is None else _array(pos_weight)
+    if weight is None:
+        return BCEWithLogits.apply(input, target, reduction=reduction, pos_weight=pos)
+    per_element = BCEWithLogits.apply(input, target, reduction="none", pos_weight=pos)
+    return _reduce(mul(per_element, _array(weight)), reduction, "binary_cross_entropy_with_logits")
 
 
 def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002

@@ -7,7 +7,7 @@ by Σ w[t_i] over the counted rows (PyTorch's weighted mean), not by the number 
 """
 from ..backend import get_array_module
 from ..tensor import Function
-from .both import exp, log_softmax, scattered, sigmoid
+from .both import exp, log, log_softmax, scattered, sigmoid
 
 
 def _check_classification(op, scores, target, ignore_index):
@@ -173,21 +173,38 @@ class BCEWithLogits(Function):
 
         dℓ/dx = -[t(1 - σ) - (1 - t)σ] = σ(x) - t        (the logistic 'prediction minus target')
         dℓ/dt = -x                                        (log σ(x) - log(1 - σ(x)) = x)
+
+    With a weight p on the positive term, ℓ = -[p·t log σ(x) + (1 - t) log(1 - σ(x))]; with
+    w = 1 + (p - 1)·t and -log σ(x) = softplus(-x), -log(1 - σ(x)) = x + softplus(-x):
+
+        ℓ = (1 - t)·x + w·softplus(-x)
+        dℓ/dx = (1 - t) - w·σ(-x) = (1 - t) - w·(1 - σ(x))     (p = 1: σ(x) - t again)
+        dℓ/dt = -x + (p - 1)·softplus(-x)
     """
 
-    def forward(self, x, t, reduction="mean"):
+    def forward(self, x, t, reduction="mean", pos_weight=None):
         if x.shape != t.shape:
             raise ValueError(f"binary_cross_entropy_with_logits: input shape {x.shape} and target shape {t.shape} differ")
         xp = get_array_module(x)
         self.reduction, self.count = _check_reduction("binary_cross_entropy_with_logits", reduction), x.size
+        self.pos_weight = None if pos_weight is None else xp.asarray(pos_weight, dtype=x.dtype)
         self.save_for_backward(x, t)
-        per_element = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        if self.pos_weight is None:
+            per_element = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        else:
+            softplus_neg = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))       # softplus(-x), stable
+            per_element = (1 - t) * x + (1 + (self.pos_weight - 1) * t) * softplus_neg
         return _reduce(per_element, reduction)
 
     def backward(self, g):
         x, t = self.saved_tensors
         scale = g / self.count if self.reduction == "mean" else g
-        return scale * (sigmoid(x) - t), scale * -x
+        if self.pos_weight is None:
+            return scale * (sigmoid(x) - t), scale * -x
+        p = self.pos_weight
+        w = 1 + (p - 1) * t
+        softplus_neg = -log(sigmoid(x))
+        return scale * ((1 - t) - w * (1 - sigmoid(x))), scale * (-x + (p - 1) * softplus_neg)
 
 
 def _check_reduction(op, reduction):
