@@ -30,6 +30,7 @@ from .creation import (  # noqa: F401
     zeros_like,
 )
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import (
     Function, GradientError, Tensor, enable_grad, from_numpy, grad, inference_mode, is_grad_enabled, no_grad,
     set_grad_enabled, tensor,
@@ -96,5 +97,5 @@ __all__ = [  # the package face: what the API reference lists, and `from minigra
     "enable_grad", "from_numpy", "grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "tensor",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "half",
     "float", "double", "long", "bool", "device", "sort", "argsort", "topk", "dot", "unbind", "index_select",
-    "inference_mode", "isnan", "isinf", "isfinite", "allclose", "equal",
+    "inference_mode", "isnan", "isinf", "isfinite", "allclose", "equal", "save", "load",
 ]

@@ -31,6 +31,7 @@ import zipfile
 
 import numpy as np
 
+from ..tensor import Tensor
 from ..version import __version__
 
 FORMAT, VERSION = "minigrad-checkpoint", 1
@@ -134,6 +135,9 @@ def _encode(obj, arrays, where):
     if isinstance(obj, np.generic):  # a NumPy scalar keeps its dtype
         arrays.append(np.asarray(obj))
         return {"__array__": len(arrays) - 1, "scalar": True}
+    if isinstance(obj, Tensor):  # its values, and that it was a tensor (it comes back as one)
+        skeleton = _encode(obj.data, arrays, where)
+        return {**skeleton, "tensor": True, "requires_grad": bool(obj.requires_grad)}
     if hasattr(obj, "__array__") and hasattr(obj, "dtype"):
         from ..backend import to_numpy
 
@@ -160,6 +164,8 @@ def _decode(skeleton, arrays):
     if isinstance(skeleton, dict):
         if "__array__" in skeleton:
             array = arrays[skeleton["__array__"]]
+            if skeleton.get("tensor"):
+                return Tensor(array, requires_grad=bool(skeleton.get("requires_grad")))
             return array[()] if skeleton.get("scalar") else array
         if "__tuple__" in skeleton:
             return tuple(_decode(v, arrays) for v in skeleton["__tuple__"])
