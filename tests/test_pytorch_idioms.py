@@ -448,8 +448,8 @@ def test_scatter_add_prod_and_einsum_idioms_match_pytorch():
     q, k = rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 7, 8))
     np.testing.assert_allclose(mg.einsum("bqd,bkd->bqk", mg.tensor(q), mg.tensor(k)).numpy(),
                                torch.einsum("bqd,bkd->bqk", torch.tensor(q), torch.tensor(k)).numpy(), rtol=1e-12)
-    with pytest.raises(ValueError, match="explicit output"):
-        mg.einsum("ij,jk", mg.tensor(q[0]), mg.tensor(k[0].T))
+    np.testing.assert_allclose(mg.einsum("ij,jk", mg.tensor(q[0]), mg.tensor(k[0].T)).numpy(),  # implicit output
+                               torch.einsum("ij,jk", torch.tensor(q[0]), torch.tensor(k[0].T)).numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match="one int"):
         ours.prod((0, 1))
 
@@ -962,3 +962,27 @@ def test_device_objects_inference_mode_and_clear_method_errors():
     y = x.detach().t().contiguous()
     y += 1  # a copy: x is not changed
     assert (x.numpy() == 1).all()
+
+
+@needs_torch
+@pytest.mark.parametrize("equation, shapes", [
+    ("...ij,...jk", [(2, 3, 4), (2, 4, 5)]), ("bij,bjk", [(2, 3, 4), (2, 4, 5)]),
+    ("...ij,...jk->...ik", [(2, 2, 3, 4), (2, 2, 4, 5)]), ("i...->...", [(3, 2, 2)]), ("i,i", [(4,), (4,)]),
+    ("ij,j", [(3, 4), (4,)]),
+])
+def test_einsum_shorthands_match_torch(equation, shapes):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_m, out_t = mg.einsum(equation, *ours), torch.einsum(equation, *theirs)
+    np.testing.assert_allclose(out_m.numpy(), out_t.detach().numpy(), rtol=1e-12)
+    w = rng.standard_normal(out_m.shape)
+    (out_m * w).sum().backward()
+    (out_t * torch.tensor(w)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="repeats a letter"):
+        mg.einsum("ii->i", mg.zeros(3, 3))
+    with pytest.raises(ValueError, match="does not broadcast"):
+        mg.einsum("...i,...i", mg.zeros(2, 3), mg.zeros(1, 3))

@@ -7,6 +7,8 @@ are written with the others. minigrad.ops hands all of them on.
 """
 from collections import namedtuple
 
+import builtins
+
 import numpy as np
 
 from ..backend import get_array_module
@@ -494,7 +496,49 @@ def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def einsum(equation, *operands):
-    """Einstein summation, as torch.einsum("bij,bjk->bik", a, b): see Einsum for the limits."""
+    """Einstein summation, as torch.einsum("bij,bjk->bik", a, b). PyTorch's shorthands are
+    written out first: "...ij,...jk" names the leading axes with letters of their own, and
+    without "->" the output is the letters used once, in alphabetical order. See Einsum for
+    the one limit (no letter repeated within an operand)."""
     if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
         operands = tuple(operands[0])
-    return Einsum.apply(*operands, equation=equation)
+    return Einsum.apply(*operands, equation=_explicit_equation(equation, operands))
+
+
+def _explicit_equation(equation, operands):
+    """The equation with '...' replaced by letters and the output written out."""
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: {equation!r} names {len(inputs)} operands, got {len(operands)}")
+    if "..." in equation:
+        used = set(equation) - {".", ",", "-", ">"}
+        spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+        widest = 0
+        for i, (letters, x) in enumerate(zip(inputs, operands)):
+            if "..." in letters:
+                width = x.ndim - (len(letters) - 3)
+                if width < 0:
+                    raise ValueError(f"einsum: {letters!r} names more axes than its operand's {x.ndim}")
+                inputs[i] = letters.replace("...", "".join(spare[len(spare) - width:]) if width else "")
+                widest = builtins.max(widest, width)
+        leading = "".join(spare[len(spare) - widest:]) if widest else ""
+        sizes = {}
+        for letters, x in zip(inputs, operands):
+            for c, n in zip(letters, x.shape):
+                if c in leading and sizes.setdefault(c, n) != n:
+                    raise ValueError(f"einsum: the '...' axes of the operands differ in size ({sizes[c]} and {n}); "
+                                     f"minigrad's einsum does not broadcast them: expand them first")
+        if arrow:
+            output = output.replace("...", leading)
+        else:
+            output = leading + "".join(sorted(c for c in set("".join(inputs)) if c not in leading
+                                              and "".join(inputs).count(c) == 1))
+            arrow = "->"
+    if not arrow:
+        joined = "".join(inputs)
+        output = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    return ",".join(inputs) + "->" + output
