@@ -766,9 +766,9 @@ class Tensor:
         and count the change, so that a backward that used the old values refuses to run.
 
         As in PyTorch, a leaf that requires grad can be changed in place only inside
-        ``no_grad()`` (an optimizer step: ``p -= lr * p.grad``). minigrad does not record
-        in-place ops in a graph, so changing a tensor that requires grad, or writing values
-        that require grad into one, outside no_grad is refused too: write ``x = x + y``."""
+        ``no_grad()`` (an optimizer step: ``p -= lr * p.grad``). A tensor inside a graph
+        (``h = w * 2; h.add_(1)``) is changed by the ops' in-place methods, which record the
+        change as an op (ops/methods.py); this engine method writes plain values only."""
         self._check_in_place(new_values, op)
         values = backend.get_array_module(self.data).asarray(_data(new_values))
         if np.broadcast_shapes(values.shape, self.shape) != self.shape:
@@ -823,6 +823,9 @@ class Tensor:
         return self.modify_in_place(xp.clip(self.data, min, max), "clamp_")
 
     def __setitem__(self, index, value):
+        self._set_items(index, value)
+
+    def _set_items(self, index, value):
         if isinstance(index, tuple):
             index = tuple(_data(i) for i in index)
         else:

@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import ops
 from ..backend import get_array_module
-from ..tensor import Tensor, _data
+from ..tensor import Tensor, _data, is_grad_enabled
+from .shape import scattered
 
 
 class TensorMethods:
@@ -400,6 +401,90 @@ class TensorMethods:
 
 
 
+class InPlaceMethods:
+    """In-place changes of a tensor that is part of a graph (``h = w * 2; h.add_(1)``), as
+    PyTorch allows them: the change is recorded as an op whose input is h's value before it,
+    h takes the result (written into its memory, so its views see it) and the op's place in
+    the graph, and h's version moves on, so that a backward that saved the old values
+    refuses to run. Everything else (a plain tensor; a parameter in an optimizer step under
+    no_grad; the refusal for a leaf that requires grad) is the engine's modify_in_place."""
+
+    def add_(self, other, alpha=1):
+        return _in_place(self, other, lambda old, v: ops.add(old, v if alpha == 1 else ops.mul(v, alpha)),
+                         lambda: Tensor.modify_in_place(self, self.data + alpha * _data(other), "add_"))
+
+    def sub_(self, other, alpha=1):
+        return _in_place(self, other, lambda old, v: ops.sub(old, v if alpha == 1 else ops.mul(v, alpha)),
+                         lambda: Tensor.modify_in_place(self, self.data - alpha * _data(other), "sub_"))
+
+    def mul_(self, other):
+        return _in_place(self, other, ops.mul, lambda: Tensor.modify_in_place(self, self.data * _data(other), "mul_"))
+
+    def div_(self, other):
+        return _in_place(self, other, ops.div, lambda: Tensor.modify_in_place(self, self.data / _data(other), "div_"))
+
+    def __iadd__(self, other):
+        return _in_place(self, other, ops.add, lambda: Tensor.modify_in_place(self, self.data + _data(other), "+="))
+
+    def __isub__(self, other):
+        return _in_place(self, other, ops.sub, lambda: Tensor.modify_in_place(self, self.data - _data(other), "-="))
+
+    def __imul__(self, other):
+        return _in_place(self, other, ops.mul, lambda: Tensor.modify_in_place(self, self.data * _data(other), "*="))
+
+    def __itruediv__(self, other):
+        return _in_place(self, other, ops.div, lambda: Tensor.modify_in_place(self, self.data / _data(other), "/="))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        return _in_place(self, None, lambda old, _: ops.clip(old, min, max),
+                         lambda: Tensor.modify_in_place(self, self.xp.clip(self.data, min, max), "clamp_"))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        return _in_place(self, value, lambda old, v: ops.add(ops.mul(old, 0), v),  # no gradient to the old values
+                         lambda: Tensor.modify_in_place(self, _data(value), "fill_"))
+
+    def copy_(self, source):
+        return _in_place(self, source, lambda old, v: ops.add(ops.mul(old, 0), v),
+                         lambda: Tensor.modify_in_place(self, source, "copy_"))
+
+    def __setitem__(self, index, value):
+        def placed(old, v):
+            xp = old.xp
+            key = tuple(_data(i) for i in index) if isinstance(index, tuple) else _data(index)
+            mask = xp.zeros(old.shape, dtype=bool)
+            mask[key] = True
+            if isinstance(v, Tensor):
+                target = old.data[key].shape
+                v = ops.expand(v, target) if v.shape != target else v
+                return ops.where(mask, scattered(v, old.shape, key, distinct=True), old)
+            values = xp.zeros_like(old.data)
+            values[key] = _data(v)
+            return ops.where(mask, values, old)
+
+        _in_place(self, value, placed, lambda: Tensor._set_items(self, index, value))
+
+
+def _in_place(self, value, graph_op, plain):
+    value_needs_grad = isinstance(value, Tensor) and value.requires_grad
+    in_graph = is_grad_enabled() and (self.requires_grad or value_needs_grad)
+    if not in_graph or (self.is_leaf and self.requires_grad):
+        return plain()  # a plain write, or the engine's refusal for a leaf that requires grad
+    old = Tensor(self.data.copy())  # h's value before, standing in for h's history
+    old._ctx, old.requires_grad = self._ctx, self.requires_grad
+    new = graph_op(old, value)
+    if new.shape != self.shape or new.dtype != self.dtype:
+        raise RuntimeError(f"in-place operation: a result of shape {new.shape} and dtype {new.dtype} cannot be "
+                           f"written into a tensor of shape {self.shape} and dtype {self.dtype}")
+    self.data[...] = new.data
+    self._ctx, self.requires_grad = new._ctx, True
+    self._keep_in_graph()
+    self._bump_version()
+    return self
+
+
 def _size(size):
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
 
@@ -410,6 +495,7 @@ def _contiguous_copy(x):
 
 
 _CLASS_MACHINERY = set(vars(type("Empty", (), {})))  # __module__, __dict__, __doc__, ...
-for _name, _method in vars(TensorMethods).items():
-    if _name not in _CLASS_MACHINERY:
-        setattr(Tensor, _name, _method)
+for _methods in (TensorMethods, InPlaceMethods):
+    for _name, _method in vars(_methods).items():
+        if _name not in _CLASS_MACHINERY:
+            setattr(Tensor, _name, _method)
