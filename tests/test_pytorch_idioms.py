@@ -1012,3 +1012,16 @@ def test_einsum_shorthands_match_torch(equation, shapes):
         mg.einsum("ii->i", mg.zeros(3, 3))
     with pytest.raises(ValueError, match="does not broadcast"):
         mg.einsum("...i,...i", mg.zeros(2, 3), mg.zeros(1, 3))
+
+
+@needs_torch
+def test_loader_batches_are_tensors_as_pytorchs_are():
+    x0, y0 = np.arange(12.0).reshape(6, 2), np.arange(6)
+    for lib, loader in ((mg, data.DataLoader((x0, y0), batch_size=4)),
+                        (torch, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x0),
+                                                                                           torch.tensor(y0)), 4))):
+        x, y = next(iter(loader))
+        assert isinstance(x, lib.Tensor) and isinstance(y, lib.Tensor)
+        values, indices = x.max(1)  # a tensor's max(dim): (values, indices), not an array's row
+        np.testing.assert_array_equal(values.numpy(), x0[:4].max(1))
+        assert x.view(x.size(0), -1).shape == (4, 2) and y.long().dtype in (np.int64, torch.int64)

@@ -35,8 +35,8 @@ def evaluate(model, loader):
     loss, correct, count, predictions = 0.0, 0, 0, []
     with torch.no_grad():
         for x, y in loader:
-            out = model(torch.from_numpy(x))
-            target = torch.from_numpy(y)
+            out = model(torch.from_numpy(x.numpy()))
+            target = torch.from_numpy(y.numpy())
             loss += float(nn.functional.nll_loss(out, target, reduction="sum"))
             predictions.append(out.argmax(1).numpy())
             correct += int((out.argmax(1) == target).sum())
@@ -66,7 +66,7 @@ def main(argv=None):
         train_loader.set_epoch(epoch)
         tick, seen, total = time.perf_counter(), 0, 0.0
         for x, y in train_loader:
-            loss = nn.functional.nll_loss(model(torch.from_numpy(x)), torch.from_numpy(y))
+            loss = nn.functional.nll_loss(model(torch.from_numpy(x.numpy())), torch.from_numpy(y.numpy()))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -40,7 +40,7 @@ def accuracy(model, x, y, transform):
     correct = 0
     with torch.no_grad():
         for xb, yb in data.DataLoader((x, y), 1000, transform=transform):
-            correct += int((model(torch.from_numpy(xb)).argmax(1).numpy() == yb).sum())
+            correct += int((model(torch.from_numpy(xb.numpy())).argmax(1).numpy() == yb.numpy()).sum())
     model.train()
     return correct / len(y)
 
@@ -58,7 +58,7 @@ def run(splits, r, epochs, seed):
     for epoch in range(1, epochs + 1):
         loader.set_epoch(epoch)
         for xb, yb in loader:
-            loss = nn.functional.cross_entropy(model(torch.from_numpy(xb)), torch.from_numpy(yb))
+            loss = nn.functional.cross_entropy(model(torch.from_numpy(xb.numpy())), torch.from_numpy(yb.numpy()))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -1,10 +1,11 @@
-"""DataLoader: batches of arrays, shuffled reproducibly, augmented, on the chosen device."""
+"""DataLoader: batches as tensors, shuffled reproducibly, augmented, on the chosen device."""
 import queue
 import threading
 
 import numpy as np
 
 from .. import backend
+from ..tensor import Tensor
 
 
 class TensorDataset:
@@ -48,6 +49,8 @@ class DataLoader:
     reshuffles every epoch, as in PyTorch); ``loader.set_epoch(e)`` chooses the epoch of the
     next pass, which is how a resumed run sees exactly the batches an uninterrupted one would. ``transform(x, rng)``
     gets a whole NumPy batch and a Generator and returns the new batch (see transforms.py).
+    The batches come out as tensors (sharing the arrays' memory), as PyTorch's do; a
+    ``collate_fn`` of your own decides its batches' types itself.
     With ``prefetch`` > 0 a background thread prepares the next batches while the model
     computes (NumPy releases the GIL in most array work).
     """
@@ -121,13 +124,15 @@ class DataLoader:
                 batch = [a[index] for a in self.arrays]
             else:
                 batch = self.collate_fn([self.dataset[int(i)] for i in index])
-                if not isinstance(batch, (tuple, list)):  # one value per batch: yielded as it is
-                    yield self._on_device(self.transform(batch, rng) if self.transform else batch)
+                if not isinstance(batch, (tuple, list)):  # one value per batch
+                    value = self._on_device(self.transform(batch, rng) if self.transform else batch)
+                    yield _tensor(value) if self.collate_fn is default_collate else value
                     continue
                 batch = list(batch)
             if self.transform is not None:
                 batch[0] = self.transform(batch[0], rng)
-            yield tuple(self._on_device(b) for b in batch)
+            as_tensors = self.collate_fn is default_collate  # PyTorch's default; a collate_fn's own values stay
+            yield tuple(_tensor(self._on_device(b)) if as_tensors else self._on_device(b) for b in batch)
 
     def _on_device(self, value):
         if self.device == "cpu" or not hasattr(value, "shape"):
@@ -143,6 +148,11 @@ class DataLoader:
             yield from batches
             return
         yield from _prefetched(batches, self.prefetch)
+
+
+def _tensor(value):
+    """A batch's array as a Tensor (sharing its memory), as PyTorch's loader gives them."""
+    return Tensor(value) if hasattr(value, "shape") and not isinstance(value, Tensor) else value
 
 
 def _prefetched(iterator, depth):
