@@ -33,7 +33,8 @@ import numpy as np
 
 from minigrad import data, nn, optim
 from minigrad.data.names import ALPHABET
-from minigrad.train import load_checkpoint, plot_curves, run_cli, save_atomically
+from minigrad.train import cli
+from minigrad.train import CheckpointError, ResumeError, load_checkpoint, plot_curves, run_cli, save_atomically
 
 NAMES_SEEN = 100_000  # the homework's training: 100,000 names (one a step), in either mode
 
@@ -218,6 +219,9 @@ def train(args):
     rng = np.random.default_rng(args.seed)
     step, losses = 0, []
     checkpoint = out / "checkpoint.npz"
+    if checkpoint.exists() and not args.resume and not getattr(args, "overwrite", False):
+        raise ResumeError(f"{checkpoint} exists: continue it with --resume, or start over with --overwrite "
+                          f"(or another --out)")
     if args.resume and checkpoint.exists():
         state = load_checkpoint(checkpoint)
         model.load_state_dict(state["model"])
@@ -298,6 +302,7 @@ def sample_table(model, languages, splits, temperature, seed):
 
 def sample(args):
     state = load_checkpoint(args.checkpoint)
+    check_saved_sizes(state, args.checkpoint)
     model = NameGenerator(len(state["languages"]), state["hidden"], state["cell"])
     model.load_state_dict(state["model"])
     rng = np.random.default_rng(args.seed)
@@ -311,6 +316,20 @@ def sample(args):
         print(f"{args.language}, {start} -> {greedy} (greedy); sampled: {', '.join(sampled)}")
 
 
+def check_saved_sizes(state, path):
+    """The sizes a model.npz declares must be those of the weights it holds (checked before the
+    model is built: a file saying hidden=40000 must not make us allocate gigabytes)."""
+    try:
+        languages, hidden, cell = state["languages"], state["hidden"], state["cell"]
+        o2o = state["model"]["o2o.weight"].shape  # Linear(hidden + N_LETTERS, N_LETTERS)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"{path}: not a surname model ({type(err).__name__}: {err})") from None
+    if (not isinstance(languages, list) or not all(isinstance(x, str) for x in languages) or cell not in
+            ("rnn", "lstm", "gru") or not isinstance(hidden, int) or o2o != (N_LETTERS, hidden + N_LETTERS)):
+        raise CheckpointError(f"{path}: its settings (hidden={hidden!r}, cell={cell!r}) do not match the weights "
+                              f"it holds (o2o.weight {o2o})")
+
+
 def _progress(total, initial, enabled):
     if not enabled:
         return None
@@ -322,36 +341,37 @@ def _progress(total, initial, enabled):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command")
-    t = commands.add_parser("train", help="train the model (the default)")
+    t = commands.add_parser("train", allow_abbrev=False, help="train the model (the default)")
     t.add_argument("--mode", choices=["single", "batched"], default="single")
     t.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
-    t.add_argument("--steps", type=int, default=None,
+    t.add_argument("--steps", type=cli.positive_int, default=None,
                    help="training steps (default: 100,000 names' worth: one name a step in single mode, "
                         "100,000 // --batch-size batches in batched mode)")
-    t.add_argument("--batch-size", type=int, default=64, help="names per step in batched mode")
-    t.add_argument("--hidden", type=int, default=128)
-    t.add_argument("--lr", type=float, default=None, help="default 0.0005 (single, SGD) or 0.003 (batched, Adam)")
-    t.add_argument("--clip", type=float, default=0.0, help="clip the gradient norm (0: off)")
-    t.add_argument("--temperature", type=float, default=0.5)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--log-every", type=int, default=500)
-    t.add_argument("--checkpoint-every", type=int, default=5000)
+    t.add_argument("--batch-size", type=cli.positive_int, default=64, help="names per step in batched mode")
+    t.add_argument("--hidden", type=cli.positive_int, default=128)
+    t.add_argument("--lr", type=cli.positive_float, default=None, help="default 0.0005 (single, SGD) or 0.003 (batched, Adam)")
+    t.add_argument("--clip", type=cli.non_negative_float, default=0.0, help="clip the gradient norm (0: off)")
+    t.add_argument("--temperature", type=cli.positive_float, default=0.5)
+    t.add_argument("--seed", type=cli.non_negative_int, default=0)
+    t.add_argument("--log-every", type=cli.positive_int, default=500)
+    t.add_argument("--checkpoint-every", type=cli.positive_int, default=5000)
     t.add_argument("--data-dir", default=None)
     t.add_argument("--out", default="runs/char_rnn")
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--overwrite", action="store_true", help="start over even if OUT holds a checkpoint")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--student", nargs="+", choices=["lstm_cell"], default=[],
                    help="train with your own LSTM step from exercises/ (graded first; exercises/README.md)")
     t.add_argument("--solutions", action="store_true", help="with --student: the exercises' worked solutions")
-    s = commands.add_parser("sample", help="generate names from a trained model.npz")
+    s = commands.add_parser("sample", allow_abbrev=False, help="generate names from a trained model.npz")
     s.add_argument("--checkpoint", default="runs/char_rnn/model.npz")
     s.add_argument("--language", required=True)
     s.add_argument("--start", nargs="+", default=["A"])
-    s.add_argument("--temperature", type=float, default=0.5)
-    s.add_argument("--count", type=int, default=3)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--temperature", type=cli.positive_float, default=0.5)
+    s.add_argument("--count", type=cli.positive_int, default=3)
+    s.add_argument("--seed", type=cli.non_negative_int, default=0)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("train", "sample", "-h", "--help"):
         argv.insert(0, "train")

@@ -36,6 +36,7 @@ import numpy as np
 import minigrad.distributed as dist
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
+from minigrad.train import cli
 from minigrad.train import Trainer, confusion_matrix, evaluate, plot_confusion_matrix, plot_history, run_cli
 
 
@@ -68,26 +69,32 @@ def load_splits(args):
     images, labels = train.images, train.labels
     if args.limit:
         images, labels = images[:args.limit], labels[:args.limit]
-    train_idx, val_idx = data.train_val_split(len(labels), args.val_fraction, seed=args.seed)
+    val_size = int(round(args.val_fraction * len(labels)))
+    if not 0 < val_size < len(labels):
+        raise data.DatasetError(f"{len(labels)} training images split by --val-fraction {args.val_fraction} leave "
+                                f"{len(labels) - val_size} to train on and {val_size} to validate with; give more "
+                                f"images (--limit) or another fraction")
+    train_idx, val_idx = data.train_val_split(len(labels), val_size, seed=args.seed)
     if dist.get_rank() == 0:
         print(f"CIFAR-10 from {train.source}: {len(train_idx)} train, {len(val_idx)} validation, {len(test)} test images")
     return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx]), (test.images, test.labels)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=90)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p = cli.parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=cli.positive_int, default=90)
+    p.add_argument("--batch-size", type=cli.positive_int, default=128)
+    p.add_argument("--lr", type=cli.positive_float, default=0.1, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--weight-decay", type=cli.non_negative_float, default=5e-4)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation (to see what it buys)")
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images (quick runs)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-fraction", type=cli.open_fraction, default=0.1)
+    p.add_argument("--limit", type=cli.non_negative_int, default=0, help="use only the first N training images (quick runs)")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0)
     p.add_argument("--data-dir", default=None, help="dataset root (default: $MINIGRAD_DATA or ~/.cache/minigrad)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--out", default="runs/cifar10_cnn")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--overwrite", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--student", nargs="+", choices=["conv2d", "batch_norm"], default=[],
                    help="train with your own ops from exercises/ (graded first; exercises/README.md)")
@@ -139,7 +146,7 @@ def main(argv=None):
     trainer = Trainer(model, optimizer, loss_fn=mg.nll_loss, scheduler=scheduler, scheduler_per_batch=True,
                       checkpoint_path=out / "checkpoint.npz", out_dir=out, progress=not args.no_progress)
     start = time.perf_counter()
-    history = trainer.fit(train_loader, val_loader, epochs=args.epochs, resume=args.resume)
+    history = trainer.fit(train_loader, val_loader, epochs=args.epochs, resume=args.resume, overwrite=args.overwrite)
     train_seconds = time.perf_counter() - start
 
     best_epoch = trainer.load_best()

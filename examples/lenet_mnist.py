@@ -36,6 +36,7 @@ import numpy as np
 
 from minigrad import data, nn, optim
 from minigrad.data import transforms as T
+from minigrad.train import cli
 from minigrad.train import Trainer, evaluate, plot_curves, run_cli
 
 # ----- model --------------------------------------------------------------------------------
@@ -249,12 +250,12 @@ def seeds(study, count=3):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("question", choices=["q1", "q2", "q3", "q4", "seeds", "all"])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=cli.positive_int, default=15)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default="runs/lenet")
-    parser.add_argument("--limit", type=int, default=0, help="use only N training images (quick checks)")
+    parser.add_argument("--limit", type=cli.non_negative_int, default=0, help="use only N training images (quick checks)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--student", nargs="+", choices=["conv2d", "batch_norm"], default=[],
                         help="train with your own ops from exercises/ (graded first; exercises/README.md)")

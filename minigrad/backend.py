@@ -42,12 +42,21 @@ def cupy_module():
             ) from err
         try:
             count = cupy.cuda.runtime.getDeviceCount()
-        except Exception as err:  # CUDA driver missing or broken
+        except Exception as err:  # no GPU, or a CUDA driver missing or broken
+            if not _nvidia_device_files():
+                raise DeviceError("device 'cuda' requested but this machine has no NVIDIA GPU (no /dev/nvidia* "
+                                  "device): CuPy is installed, with nothing to run on; use --device cpu") from err
             raise DeviceError(f"device 'cuda' requested but CUDA is unusable: {err}") from err
         if count == 0:
             raise DeviceError("device 'cuda' requested but no CUDA device is visible")
         _cupy = cupy
     return _cupy
+
+
+def _nvidia_device_files():
+    import glob
+
+    return glob.glob("/dev/nvidia[0-9]*")
 
 
 def cuda_is_available():

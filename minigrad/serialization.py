@@ -30,6 +30,8 @@ import numpy as np
 
 from .backend import to_device
 
+# how many times its size a compressed .npz may decompress to (weights compress by far less)
+_NPZ_EXPANSION = 32
 # the largest safetensors header read: the JSON that lists the tensors (PyTorch's limit too)
 _HEADER_LIMIT = 100_000_000
 _SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": "bfloat16",
@@ -88,6 +90,8 @@ def _load_npz(path):
         with np.load(path, allow_pickle=False) as npz:
             if "__meta__" in npz.files:
                 return checkpoint.load(path)
+        checkpoint._check_members(path, expansion=_NPZ_EXPANSION)
+        with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}
     except checkpoint.CheckpointError:
         raise

@@ -50,59 +50,64 @@ import minigrad as mg
 from . import data as gec
 from .decode import correct, tune_margin
 from .evaluate import evaluate_sets, print_results
+from minigrad.train import cli
+
 from .train import train, load_model
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train, then evaluate the best checkpoint")
-    t.add_argument("--epochs", type=int, default=6)
-    t.add_argument("--max-steps", type=int, default=0, help="stop after this many updates (0: no limit)")
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--lr-decay", type=float, default=1.0, help="multiply the learning rate by this after each epoch")
-    t.add_argument("--clip", type=float, default=1.0, help="clip the global gradient norm")
-    t.add_argument("--embed", type=int, default=128)
-    t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--dropout", type=float, default=0.2)
-    t.add_argument("--vocab-size", type=int, default=16000)
-    t.add_argument("--max-len", type=int, default=50, help="drop training pairs longer than this (tokens)")
+    t = sub.add_parser("train", allow_abbrev=False, help="train, then evaluate the best checkpoint")
+    t.add_argument("--epochs", type=cli.positive_int, default=6)
+    t.add_argument("--max-steps", type=cli.non_negative_int, default=0, help="stop after this many updates (0: no limit)")
+    t.add_argument("--batch-size", type=cli.positive_int, default=64)
+    t.add_argument("--lr", type=cli.positive_float, default=1e-3)
+    t.add_argument("--lr-decay", type=cli.positive_float, default=1.0, help="multiply the learning rate by this after each epoch")
+    t.add_argument("--clip", type=cli.non_negative_float, default=1.0, help="clip the global gradient norm")
+    t.add_argument("--embed", type=cli.positive_int, default=128)
+    t.add_argument("--hidden", type=cli.positive_int, default=256)
+    t.add_argument("--dropout", type=cli.non_negative_float, default=0.2)
+    t.add_argument("--vocab-size", type=cli.positive_int, default=16000)
+    t.add_argument("--max-len", type=cli.positive_int, default=50, help="drop training pairs longer than this (tokens)")
     t.add_argument("--attention", choices=["dot", "general", "additive"], default="general")
     t.add_argument("--self-attention", action="store_true", help="add a self-attention block to the encoder")
     t.add_argument("--no-copy", action="store_true", help="plain softmax decoder (no pointer-generator)")
-    t.add_argument("--label-smoothing", type=float, default=0.0, help="with --no-copy only")
-    t.add_argument("--scheduled-sampling", type=float, default=0.0, help="probability of feeding the model's guess")
-    t.add_argument("--edit-weight", type=float, default=1.0,
+    t.add_argument("--label-smoothing", type=cli.non_negative_float, default=0.0, help="with --no-copy only")
+    t.add_argument("--scheduled-sampling", type=cli.non_negative_float, default=0.0, help="probability of feeding the model's guess")
+    t.add_argument("--edit-weight", type=cli.positive_float, default=1.0,
                    help="weight of the target words an edit wrote, relative to copied ones (copy decoder)")
-    t.add_argument("--synthetic", type=int, default=0,
+    t.add_argument("--synthetic", type=cli.non_negative_int, default=0,
                    help="add this many corrupted copies of each correction (text/noise.py: ErrorModel)")
-    t.add_argument("--noise-boost", type=float, default=2.0, help="scale the learned error rates of --synthetic")
-    t.add_argument("--spelling-boost", type=float, default=0.0,
+    t.add_argument("--noise-boost", type=cli.non_negative_float, default=2.0, help="scale the learned error rates of --synthetic")
+    t.add_argument("--spelling-boost", type=cli.non_negative_float, default=0.0,
                    help="misspell words of --synthetic at this multiple of the learners' rate (use with --char-ngrams)")
-    t.add_argument("--char-ngrams", type=int, default=0,
+    t.add_argument("--char-ngrams", type=cli.non_negative_int, default=0,
                    help="add hashed character n-gram vectors (this many rows) to the source words' embeddings")
-    t.add_argument("--ngram-lr-scale", type=float, default=10.0, help="learning rate of the n-gram table / --lr")
-    t.add_argument("--time-budget", type=float, default=0, help="stop training after this many seconds (0: none)")
-    t.add_argument("--limit", type=int, default=0, help="use only the first N training pairs (quick runs)")
-    t.add_argument("--dev-size", type=int, default=1000, help="W&I dev pairs for the validation loss")
-    t.add_argument("--log-every", type=int, default=50)
-    t.add_argument("--checkpoint-every", type=int, default=500)
+    t.add_argument("--ngram-lr-scale", type=cli.positive_float, default=10.0, help="learning rate of the n-gram table / --lr")
+    t.add_argument("--time-budget", type=cli.non_negative_float, default=0, help="stop training after this many seconds (0: none)")
+    t.add_argument("--limit", type=cli.non_negative_int, default=0, help="use only the first N training pairs (quick runs)")
+    t.add_argument("--dev-size", type=cli.positive_int, default=1000, help="W&I dev pairs for the validation loss")
+    t.add_argument("--log-every", type=cli.positive_int, default=50)
+    t.add_argument("--checkpoint-every", type=cli.positive_int, default=500)
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--overwrite", action="store_true", help="start over even if OUT holds a checkpoint")
     t.add_argument("--init-from", default=None, help="start from this model.npz's weights (fine-tuning)")
     t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
-    for p in (t, sub.add_parser("evaluate", help="score a trained model"),
-              sub.add_parser("correct", help="correct sentences given on the command line")):
+    for p in (t, sub.add_parser("evaluate", allow_abbrev=False, help="score a trained model"),
+              sub.add_parser("correct", allow_abbrev=False, help="correct sentences given on the command line")):
         p.add_argument("--data-dir", default=None)
         p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
         p.add_argument("--out", default="runs/gec")
-        p.add_argument("--beam", type=int, default=5)
-        p.add_argument("--length-penalty", type=float, default=1.0)
-        p.add_argument("--eval-limit", type=int, default=0, help="score only the first N sentences of each set")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--beam", type=cli.positive_int, default=5)
+        p.add_argument("--length-penalty", type=cli.non_negative_float, default=1.0)
+        p.add_argument("--eval-limit", type=cli.non_negative_int, default=0, help="score only the first N sentences of each set")
+        p.add_argument("--seed", type=cli.non_negative_int, default=0)
         p.add_argument("--no-progress", action="store_true")
     sub.choices["correct"].add_argument("sentences", nargs="+")
     args = parser.parse_args(argv)
+    if args.command == "train" and args.hidden % 2:
+        parser.error(f"--hidden {args.hidden}: the encoder's two directions share it, so it must be even")
     mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     out = pathlib.Path(args.out)
     if args.command == "train":

@@ -26,6 +26,21 @@ except ImportError:  # progress bars are a convenience
 ARCHITECTURE = ("embed", "hidden", "attention", "self_attention", "no_copy", "char_ngrams")
 
 
+def check_saved_sizes(saved, args, vocab_size, path):
+    """The sizes a model.npz's settings declare must be those of the weights it holds, checked
+    before the model is built (a file saying hidden=40000 must not make us allocate gigabytes)."""
+    weights = saved.get("model", {})
+    expected = {"embedding.weight": (vocab_size, getattr(args, "embed", None)),
+                "out.weight": (vocab_size, getattr(args, "hidden", None))}
+    if getattr(args, "char_ngrams", 0):
+        expected["char_ngrams.weight"] = (args.char_ngrams, args.embed)
+    for name, shape in expected.items():
+        found = getattr(weights.get(name), "shape", None)
+        if found != shape:
+            raise checkpoint.CheckpointError(f"{path}: its settings declare {name} of shape {shape}, but it holds "
+                                             f"{found}: a damaged or edited model file")
+
+
 def build(args, vocab):
     mg.manual_seed(args.seed)
     model = Corrector(len(vocab), args.embed, args.hidden, args.attention, args.self_attention, not args.no_copy,
@@ -76,6 +91,9 @@ def train(args):
     state = {"epoch": 0, "batch": 0, "step": 0, "history": {"step": [], "train_loss": [], "epoch": [], "dev_loss": []},
              "best_dev": math.inf, "seconds": 0.0}
     ckpt_path = out / "checkpoint.npz"
+    if ckpt_path.exists() and not args.resume and not getattr(args, "overwrite", False):
+        raise ResumeError(f"{ckpt_path} exists: continue it with --resume, or start over with --overwrite "
+                          f"(or another --out)")
     if args.resume and ckpt_path.exists():
         saved = checkpoint.load(ckpt_path)
         model.load_state_dict(saved["model"])
@@ -160,6 +178,7 @@ def load_model(path, device):
     saved = checkpoint.load(path)
     vocab = Vocabulary.from_state_dict(saved["vocab"])
     args = argparse.Namespace(**{**saved["args"], "device": device})
+    check_saved_sizes(saved, args, len(vocab), path)
     model = build(args, vocab)
     model.load_state_dict(saved["model"])
     return model.eval(), vocab

@@ -26,6 +26,7 @@ PYTHON_ARCHIVE = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")
 BINARY_ARCHIVE = ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")
 RECORD = 1 + 3 * 32 * 32
 NAME = "CIFAR10"
+MAX_BATCH_BYTES = 10_000 * 3073 + 1_000_000  # a batch holds 10,000 records; its pickled form a little more
 IMAGES_PER_BATCH = 10_000  # in every official batch file; only a *-subset folder may hold fewer
 
 
@@ -35,7 +36,7 @@ def parse_binary(raw, source):
         raise DatasetError(f"{NAME}: {source} has {len(raw)} bytes, not a whole number of {RECORD}-byte records: truncated or corrupt")
     records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD)
     labels = records[:, 0].astype(np.int64)
-    if labels.max() > 9:
+    if len(labels) and labels.max() > 9:
         raise DatasetError(f"{NAME}: {source} has label {labels.max()}, outside 0-9: not a CIFAR-10 binary batch")
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
@@ -66,7 +67,8 @@ def parse_pickle(raw, source):
         data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[b"labels"], dtype=np.int64)
     except Exception as err:
         raise DatasetError(f"{NAME}: {source} is not a CIFAR-10 python batch ({err})") from err
-    if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels) or labels.max() > 9:
+    if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels) or (
+            len(labels) and (labels.min() < 0 or labels.max() > 9)):
         raise DatasetError(f"{NAME}: {source} has data of shape {data.shape} and {len(labels)} labels: not a CIFAR-10 batch")
     return data.reshape(-1, 3, 32, 32), labels
 
@@ -97,7 +99,7 @@ def _from_folder(folder, train):
         candidates += [folder / sub / f"{name}.bin{gz}" for sub in ("cifar-10-batches-bin", ".") for gz in ("", ".gz")]
         for path in candidates:
             if path.is_file():
-                raw = read_maybe_gzip(path, NAME)
+                raw = read_maybe_gzip(path, NAME, limit=MAX_BATCH_BYTES)
                 parse = parse_pickle if path.parent.name == "cifar-10-batches-py" else parse_binary
                 parts.append(parse(raw, path))
                 break

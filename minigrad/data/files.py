@@ -93,17 +93,26 @@ def _missing_folders(directory):
     return missing
 
 
-def read_maybe_gzip(path, dataset):
-    """The bytes of ``path``, decompressed if it is gzip; truncated or corrupt gzip is refused."""
+def read_maybe_gzip(path, dataset, limit):
+    """The bytes of ``path``, decompressed if it is gzip; truncated or corrupt gzip is refused,
+    and so is a file (or its decompressed content) larger than ``limit`` bytes, before it is
+    read whole: a small compressed file cannot make the process allocate gigabytes."""
     with open(path, "rb") as f:
         head = f.read(2)
     if head != b"\x1f\x8b":
+        if pathlib.Path(path).stat().st_size > limit:
+            raise DatasetError(f"{dataset}: {path} holds {pathlib.Path(path).stat().st_size:,} bytes, more than the "
+                               f"{limit:,} a file of this dataset can hold")
         return pathlib.Path(path).read_bytes()
     try:
         with gzip.open(path, "rb") as f:
-            return f.read()
+            raw = f.read(limit + 1)
     except (OSError, EOFError) as err:
         raise DatasetError(f"{dataset}: {path} is not a valid gzip file (truncated or corrupt: {err})") from err
+    if len(raw) > limit:
+        raise DatasetError(f"{dataset}: {path} decompresses to more than the {limit:,} bytes a file of this dataset "
+                           f"can hold")
+    return raw
 
 
 class progress_bar:

@@ -31,6 +31,9 @@ def parse_idx(raw, expected_ndim, source, dataset):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+MAX_FILE_BYTES = 16 + 60_000 * 28 * 28  # the largest official file: the 60,000 training images
+
+
 class MNIST:
     """Handwritten digits: ``images`` uint8 (N, 28, 28), ``labels`` int64 (N,).
 
@@ -81,7 +84,7 @@ class MNIST:
             check_compressed = verify_checksums and not sha256  # else the content is checked below
             path = ensure_file(directory, filename, self.mirrors[0] + filename,
                                md5 if check_compressed else None, name, download)
-        raw = read_maybe_gzip(path, name)
+        raw = read_maybe_gzip(path, name, limit=MAX_FILE_BYTES)
         if verify_checksums and sha256 and hashlib.sha256(raw).hexdigest() != sha256:
             raise DatasetError(f"{name}: {path} does not hold the official content (SHA-256 of its decompressed "
                                f"bytes {hashlib.sha256(raw).hexdigest()}, expected {sha256}); delete it to download it again")

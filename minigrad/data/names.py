@@ -8,12 +8,14 @@ so only its contents are checked (18 non-empty UTF-8 files).
 import pathlib
 import string
 import unicodedata
+import re
 import zipfile
 
 from .files import DatasetError, data_root, ensure_file
 
 ALPHABET = string.ascii_letters + " .,;'-"
 URL = "https://download.pytorch.org/tutorial/data.zip"
+MAX_LANGUAGE_BYTES = 10_000_000  # the largest official list (Russian) is ~100 kB
 
 
 def to_ascii(name):
@@ -49,7 +51,13 @@ class Names:
             with zipfile.ZipFile(archive) as z:
                 for member in z.namelist():
                     if member.startswith("data/names/") and member.endswith(".txt"):
-                        target = pathlib.Path(root) / "names" / pathlib.Path(member).name
+                        language = member[len("data/names/"):-len(".txt")]
+                        if not re.fullmatch(r"[A-Za-z][A-Za-z ]*", language):  # ("../x", "a/b": no language)
+                            raise DatasetError(f"Names: {archive} has a member {member!r} that names no language")
+                        if z.getinfo(member).file_size > MAX_LANGUAGE_BYTES:
+                            raise DatasetError(f"Names: {archive} member {member} holds "
+                                               f"{z.getinfo(member).file_size:,} bytes, far more than a list of names")
+                        target = pathlib.Path(root) / "names" / f"{language}.txt"
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(z.read(member))
         except zipfile.BadZipFile as err:

@@ -28,6 +28,7 @@ import os
 import pathlib
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -88,6 +89,7 @@ def load(path, trusted=False):
         raise CheckpointError(f"{path}: not a minigrad checkpoint (it is not an .npz file)"
                               + (" but empty" if not head else ""))
     try:
+        _check_members(path)
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
             if not {"__meta__", "__sha256__"} <= names:
@@ -98,7 +100,10 @@ def load(path, trusted=False):
             arrays = [npz[f"a{k}"] for k in range(len(names) - 2)]
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, UnicodeDecodeError) as err:
+    except RecursionError:
+        raise CheckpointError(f"{path}: corrupt checkpoint: its structure is nested too deeply") from None
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, NotImplementedError,
+            RuntimeError, zlib.error) as err:  # (zipfile's own errors for odd compression or encryption flags)
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(err).__name__}: {err})") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: an .npz file but not a minigrad checkpoint")
@@ -107,7 +112,38 @@ def load(path, trusted=False):
                               f"this minigrad reads version {VERSION}")
     if _digest(meta_bytes, arrays) != stored:
         raise CheckpointError(f"{path}: corrupt checkpoint: its content does not match its SHA-256 hash")
-    return _decode(meta["content"], arrays)
+    try:
+        return _decode(meta["content"], arrays)
+    except (RecursionError, KeyError, IndexError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: corrupt checkpoint: its structure is malformed ({type(err).__name__})") from None
+
+
+def _check_members(path, expansion=1):
+    """Before any array is read: each member is stored uncompressed (as save_atomically writes
+    them), so none can decompress beyond the file's own size, and each .npy header declares a
+    shape whose bytes are exactly what the member holds, so no read allocates more than the
+    file. A small file cannot make the process ask for gigabytes. (``expansion`` > 1: other
+    writers' compressed .npz files, which may hold that many times their size.)"""
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as z:
+        if sum(info.file_size for info in z.infolist()) > expansion * size:
+            raise CheckpointError(f"{path}: its members would decompress to more than {expansion} times the "
+                                  f"file's {size:,} bytes")
+        for info in z.infolist():
+            if expansion == 1 and info.compress_type != zipfile.ZIP_STORED:
+                raise CheckpointError(f"{path}: member {info.filename} is compressed: not a checkpoint that "
+                                      f"minigrad wrote")
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version not in ((1, 0), (2, 0)):
+                    raise CheckpointError(f"{path}: member {info.filename} has .npy version {version}")
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(f, max_header_size=10_000)
+                data_bytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                if dtype.hasobject or f.tell() + data_bytes != info.file_size:
+                    raise CheckpointError(f"{path}: member {info.filename} declares shape {shape} of {dtype} "
+                                          f"({data_bytes:,} bytes) but holds {info.file_size - f.tell():,} bytes")
 
 
 def _remove_stale_temporaries(path):

@@ -9,6 +9,7 @@ line, ``error: ...``, and exits with status 2, as argparse does for bad argument
 else is a bug and keeps its traceback. ``--debug`` anywhere on the command line shows the
 traceback of a user error too.
 """
+import argparse
 import sys
 
 from ..backend import DeviceError
@@ -39,3 +40,40 @@ def run_cli(main, argv=None):
         print("interrupted", file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0
+
+
+# ----- arguments: a wrong value is argparse's one-line error (exit status 2), not a traceback
+
+def parser(**kwargs):
+    """argparse's parser without abbreviations: ``--epoch 1`` is an error, not ``--epochs 1``."""
+    return argparse.ArgumentParser(allow_abbrev=False, **kwargs)
+
+
+def positive_int(text):
+    return _number(text, int, lambda v: v >= 1, "a positive integer")
+
+
+def non_negative_int(text):
+    return _number(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def positive_float(text):
+    return _number(text, float, lambda v: v > 0, "a number > 0")
+
+
+def non_negative_float(text):
+    return _number(text, float, lambda v: v >= 0, "a number >= 0")
+
+
+def open_fraction(text):
+    return _number(text, float, lambda v: 0 < v < 1, "a fraction strictly between 0 and 1")
+
+
+def _number(text, kind, valid, what):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not valid(value) or value != value:  # (NaN is no number here)
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import distributed, ops, random
 from ..backend import to_numpy
+from ..data.files import DatasetError
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor, no_grad
 from . import checkpoint
@@ -52,6 +53,8 @@ def evaluate(model, loader, loss_fn=ops.cross_entropy, return_predictions=False)
             predictions.append(predicted)
     model.train(was_training)
     total_loss, correct, count = distributed.reduce_numbers([total_loss, correct, count])
+    if count == 0:
+        raise DatasetError("evaluate: the loader gave no samples (an empty evaluation set)")
     result = {"loss": total_loss / count, "accuracy": correct / count}
     if return_predictions:
         result["predictions"] = np.concatenate(predictions)
@@ -79,13 +82,20 @@ class Trainer:
         self.skip_nonfinite, self.skipped = skip_nonfinite, 0
         self.history, self.best = [], {"epoch": 0, "val_accuracy": -1.0, "state": None}
 
-    def fit(self, train_loader, val_loader=None, epochs=1, resume=False, patience=None):
+    def fit(self, train_loader, val_loader=None, epochs=1, resume=False, patience=None, overwrite=False):
         """Train for ``epochs`` (continuing from the checkpoint with ``resume=True``); return
         the history. A loss that is NaN or infinite stops training with an error naming the
         epoch and step, unless the Trainer was made with ``skip_nonfinite=True``, which skips
-        such batches (no update) and counts them in ``skipped``."""
+        such batches (no update) and counts them in ``skipped``. A checkpoint already on disk
+        is never overwritten by a fresh start unless ``overwrite=True``."""
+        if len(train_loader) == 0:
+            raise DatasetError("Trainer.fit: the training loader gives no batches (an empty training set)")
         self.run = self.describe_run(train_loader)
-        start = self.restore() + 1 if resume and self.checkpoint_path and self.checkpoint_path.exists() else 1
+        exists = bool(self.checkpoint_path) and self.checkpoint_path.exists()
+        if exists and not resume and not overwrite:
+            raise ResumeError(f"{self.checkpoint_path} exists: resume it (--resume), or start over by removing it "
+                              f"or choosing another output folder (--out); a fresh start would overwrite it")
+        start = self.restore(epochs) + 1 if resume and exists else 1
         for epoch in range(start, epochs + 1):
             train_loader.set_epoch(epoch)
             self.epoch = epoch
@@ -97,8 +107,8 @@ class Trainer:
             if record.get("val_accuracy", record["train_accuracy"]) > self.best["val_accuracy"]:
                 self.best = {"epoch": epoch, "val_accuracy": record.get("val_accuracy", record["train_accuracy"]),
                              "state": self.plain_model.state_dict()}
+            self.save()  # first the checkpoint, then the history files: after a kill they never get ahead of it
             self.report(record)
-            self.save()
             if patience and epoch - self.best["epoch"] >= patience:
                 if self.lead:
                         print(f"early stopping: no validation improvement for {patience} epochs")
@@ -191,14 +201,16 @@ class Trainer:
                        if k not in state and isinstance(v, (int, float, str, bool)))
         return run
 
-    def restore(self):
+    def restore(self, epochs=None):
         """Load the checkpoint; return the epoch it finished. Refuses a checkpoint of another
         model, or of a run whose schedule differs (batches per epoch, scheduler settings):
-        resuming it would silently reshape the schedule."""
+        resuming it would silently reshape the schedule; and one that has done more epochs
+        than the run asks for."""
         path = self.checkpoint_path
         state = checkpoint.load(path)
-        saved_run = state.get("run")
-        if saved_run is not None and saved_run != self.run:
+        self._check_state(state, path)
+        saved_run = state["run"]
+        if saved_run != self.run:
             changed = ", ".join(f"{k}: {saved_run.get(k)} -> {self.run.get(k)}"
                                 for k in sorted(set(saved_run) | set(self.run)) if saved_run.get(k) != self.run.get(k))
             raise ResumeError(f"{path}: this checkpoint was written by a run with other settings ({changed}); resume "
@@ -210,17 +222,83 @@ class Trainer:
             raise ResumeError(f"{path}: the checkpoint does not fit this model ({err})") from err
         if self.scheduler and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
+        if epochs is not None and state["epoch"] > epochs:
+            raise ResumeError(f"{path}: this checkpoint has done {state['epoch']} epochs, more than the {epochs} "
+                              f"the run asks for")
         random.set_state(state["rng"])
         self.history, self.best = state["history"], state["best"]
         if self.lead:
             print(f"resumed from {path} after epoch {state['epoch']}")
         return state["epoch"]
 
+    def _check_state(self, state, path):
+        """Every field of a checkpoint checked before any is used: the SHA-256 in the file
+        stops accidents, not edits, so an edited file whose hash was recomputed must still
+        be refused when its contents make no sense for this run (a ResumeError naming the
+        file and the field)."""
+        def refuse(field, what):
+            raise ResumeError(f"{path}: {field} {what}; the checkpoint was damaged or edited")
+
+        fields = {"epoch", "model", "optimizer", "scheduler", "rng", "history", "best", "run"}
+        if not isinstance(state, dict) or set(state) != fields:
+            refuse("the checkpoint", f"has the fields {sorted(state) if isinstance(state, dict) else type(state)}, "
+                                     f"expected {sorted(fields)}")
+        epoch, history = state["epoch"], state["history"]
+        if not _is_int(epoch) or epoch < 1:
+            refuse("'epoch'", f"is {epoch!r}, not an epoch number")
+        if not isinstance(history, list) or len(history) != epoch or not all(
+                isinstance(r, dict) and r.get("epoch") == i + 1 and all(isinstance(v, (int, float)) for v in r.values())
+                for i, r in enumerate(history)):
+            refuse("'history'", f"is not the {epoch} epochs' records, one per epoch in order")
+        if not isinstance(state["run"], dict):
+            refuse("'run'", "is not a dict of the run's settings")
+        self._check_weights(state["model"], "'model'", refuse)
+        best = state["best"]
+        if not isinstance(best, dict) or set(best) != {"epoch", "val_accuracy", "state"} or not _is_int(best["epoch"]) \
+                or not 0 <= best["epoch"] <= epoch or not isinstance(best["val_accuracy"], (int, float)):
+            refuse("'best'", "is not the best epoch's record (epoch, val_accuracy, state)")
+        if best["state"] is not None:
+            self._check_weights(best["state"], "'best.state'", refuse)
+        scheduler = state["scheduler"]
+        if (scheduler is None) != (self.scheduler is None):
+            refuse("'scheduler'", "does not match this run, which " + ("has" if self.scheduler else "has no") +
+                   " learning-rate schedule")
+        if scheduler is not None:
+            steps = epoch * (state["run"].get("steps_per_epoch", 0) if self.scheduler_per_batch else 1)
+            if not isinstance(scheduler, dict) or not _is_int(scheduler.get("last_epoch")) \
+                    or not 0 <= scheduler["last_epoch"] <= steps:
+                refuse("'scheduler.last_epoch'", f"is not a step within the {steps} this checkpoint has done")
+        rng = state["rng"]
+        try:
+            np.random.default_rng().bit_generator.state = rng["cpu"]  # a throwaway generator checks it
+            if rng["seed"] is not None and not _is_int(rng["seed"]):
+                raise TypeError("seed")
+        except (TypeError, ValueError, KeyError, OverflowError) as err:
+            refuse("'rng'", f"is not a random generator's state ({err})")
+
+    def _check_weights(self, weights, field, refuse):
+        expected = self.plain_model.state_dict()
+        path = self.checkpoint_path
+        if not isinstance(weights, dict):
+            refuse(field, "is not a dict of weights")
+        if set(weights) != set(expected):
+            raise ResumeError(f"{path}: the checkpoint does not fit this model ({field}: missing keys "
+                              f"{sorted(set(expected) - set(weights))}, unexpected keys {sorted(set(weights) - set(expected))})")
+        for name, array in weights.items():
+            if getattr(array, "shape", None) != expected[name].shape or array.dtype != expected[name].dtype:
+                raise ResumeError(f"{path}: the checkpoint does not fit this model ({field}: {name} has shape "
+                                  f"{getattr(array, 'shape', None)} and dtype {getattr(array, 'dtype', None)} in the "
+                                  f"checkpoint, {expected[name].shape} and {expected[name].dtype} in the model)")
+
     def load_best(self):
         """Put the weights of the best validation epoch back into the model."""
         if self.best["state"] is not None:
             self.plain_model.load_state_dict(self.best["state"])
         return self.best["epoch"]
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def save_history(history, out_dir):
