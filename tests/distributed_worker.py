@@ -8,6 +8,10 @@ no_sync      gradient accumulation over two half steps inside no_sync, then one 
 trainer      the Trainer under DistributedDataParallel for EPOCHS epochs, with a checkpoint;
              with KILL_AT=k the rank 1 process kills itself at its k-th optimizer step.
 raise        rank 1 raises while rank 0 waits in a collective.
+stop         rank 1 stops itself (SIGSTOP) while rank 0 waits in a collective (run it with a
+             short MINIGRAD_DIST_TIMEOUT).
+uneven       the Trainer with loaders of 3 batches on rank 0 and 2 on rank 1.
+launch       writes each rank's LOCAL_RANK, as the launcher conventions give it.
 """
 import json
 import os
@@ -104,6 +108,28 @@ def raise_in_one_rank(out, _):
     print("rank 0 should never get here", flush=True)
 
 
+def stop_one_rank(out, _):
+    if dist.get_rank() == 1:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    dist.all_reduce(mg.ones(3))  # rank 0 times out here, naming itself and the operation
+    print("rank 0 should never get here", flush=True)
+
+
+def uneven(out, _):
+    mg.manual_seed(0)
+    n = 12 if dist.get_rank() == 0 else 8
+    x, y = np.zeros((n, 2)), np.zeros(n, dtype=np.int64)
+    model = nn.parallel.DistributedDataParallel(nn.Linear(2, 2))
+    Trainer(model, optim.SGD(model.parameters(), lr=0.1), progress=False).fit(
+        data.DataLoader((x, y), batch_size=4), epochs=1)
+    print("no rank should get here", flush=True)
+
+
+def launch(out, _):
+    (pathlib.Path(out) / f"launch_rank{dist.get_rank()}.json").write_text(
+        json.dumps({"LOCAL_RANK": os.environ.get("LOCAL_RANK"), "local_rank": dist.get_local_rank()}))
+
+
 def save_parameters(out, model):
     arrays = {name: p.numpy() for name, p in model.named_parameters()}
     arrays.update({name: np.asarray(b) for name, b in model.named_buffers()})
@@ -118,4 +144,5 @@ if __name__ == "__main__":
     if scenario == "trainer":
         trainer(out, per_rank_batch, int(rest[0]))
     else:
-        {"equivalence": equivalence, "no_sync": no_sync, "raise": raise_in_one_rank}[scenario](out, per_rank_batch)
+        {"equivalence": equivalence, "no_sync": no_sync, "raise": raise_in_one_rank, "stop": stop_one_rank,
+         "uneven": uneven, "launch": launch}[scenario](out, per_rank_batch)

@@ -116,10 +116,12 @@ class DataLoader:
             order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
         else:  # a sampler (DistributedSampler: this rank's shard), at the epoch set on it, as in PyTorch
             order = np.fromiter(iter(self.sampler), dtype=np.int64)
-            rng = np.random.default_rng([self.seed, getattr(self.sampler, "epoch", epoch),
-                                         getattr(self.sampler, "rank", 0)])
+            rng = None  # each image its own random stream (below): the same augmentation on 1 or N ranks
+        sampler_epoch = getattr(self.sampler, "epoch", epoch)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start:start + self.batch_size]
+            if self.sampler is not None:
+                rng = SampleStreams(self.seed, sampler_epoch, index)
             if self.arrays is not None:
                 batch = [a[index] for a in self.arrays]
             else:
@@ -148,6 +150,37 @@ class DataLoader:
             yield from batches
             return
         yield from _prefetched(batches, self.prefetch)
+
+
+class SampleStreams:
+    """The random generator a transform gets for a batch under a sampler: image i's draws come
+    from a stream of its own, seeded by (seed, epoch, its index in the dataset). An image is
+    then augmented the same way whichever rank and batch it lands in, so that 1 and N ranks
+    train on the same augmented images. It has the Generator methods the transforms use, each
+    drawing one value per image (size = the batch's length)."""
+
+    def __init__(self, seed, epoch, indices):
+        self.streams = [np.random.default_rng([seed, epoch, int(i)]) for i in indices]
+
+    def integers(self, low, high=None, size=None):
+        return self._each(size, lambda g, rest: g.integers(low, high, rest))
+
+    def random(self, size=None):
+        return self._each(size, lambda g, rest: g.random(rest))
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self._each(size, lambda g, rest: g.uniform(low, high, rest))
+
+    def _each(self, size, draw):
+        shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size or ())
+        if not shape or shape[0] != len(self.streams):
+            raise ValueError(f"a transform under a sampler draws one value per image: size must start with the "
+                             f"batch's {len(self.streams)} images, got {size!r}")
+        return np.stack([np.asarray(draw(g, shape[1:])) for g in self.streams])
+
+    def __getattr__(self, name):
+        raise AttributeError(f"a transform under a sampler gets per-image random streams with integers, random and "
+                             f"uniform only, not {name!r}")
 
 
 def _tensor(value):

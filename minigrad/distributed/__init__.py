@@ -15,6 +15,7 @@ models stay identical. The collectives (this module's functions) work on tensors
 as torch.distributed's do.
 """
 import atexit
+import os
 import sys
 import time
 
@@ -32,30 +33,69 @@ class ReduceOp:
 
 
 class DistributedError(RuntimeError):
-    """The process group is missing, or its engine (mpi4py, NCCL) cannot be used."""
+    """The process group is missing, its engine (mpi4py, NCCL) cannot be used, or the ranks
+    disagree (launch settings, the number of steps in an epoch)."""
 
 
-def init_process_group(backend="mpi"):
+def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=None, rank=None):
     """Join the processes started by the launcher (``mpiexec -n N``). ``backend`` is "mpi"
     (mpi4py; NumPy arrays) or "nccl" (CuPy arrays on one GPU per rank; the ranks find each
     other through MPI). An error in any rank that is not caught ends every rank, so that a
-    failure never leaves the others waiting in a collective."""
+    failure never leaves the others waiting in a collective.
+
+    PyTorch's conventions: ``init_method="env://"`` (or RANK and WORLD_SIZE in the
+    environment), ``rank=`` and ``world_size=`` are checked against what MPI says; LOCAL_RANK
+    is set for the script when the launcher did not set it. ``timeout`` (seconds or a
+    timedelta; default MINIGRAD_DIST_TIMEOUT, else 30 minutes, PyTorch's) bounds how long a
+    collective waits for the other ranks before it raises, naming the rank and the operation."""
     global _group
     if _group is not None:
         raise DistributedError("init_process_group: the process group is already initialised")
+    if init_method not in (None, "env://"):
+        raise DistributedError(f"init_process_group: init_method={init_method!r}: minigrad's ranks meet through "
+                               f"MPI; start them with mpiexec -n N (init_method 'env://' is accepted)")
+    seconds = _timeout_seconds(timeout)
     if backend == "mpi":
         from .mpi import MPIGroup
 
-        _group = MPIGroup()
+        made = MPIGroup(timeout=seconds)
     elif backend == "nccl":
         from .nccl import NCCLGroup
 
-        _group = NCCLGroup()
+        made = NCCLGroup(timeout=seconds)
     else:
         raise ValueError(f"init_process_group: backend must be 'mpi' or 'nccl', got {backend!r}")
+    _check_launch(made, world_size, rank)
+    _group = made
+    os.environ.setdefault("LOCAL_RANK", str(_group.local_rank()))
     _abort_all_ranks_on_error()
     atexit.register(destroy_process_group)
     return _group
+
+
+def _timeout_seconds(timeout):
+    if timeout is None:
+        timeout = float(os.environ.get("MINIGRAD_DIST_TIMEOUT", 1800))
+    seconds = timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
+    if not seconds > 0:
+        raise ValueError(f"init_process_group: timeout must be positive, got {timeout!r}")
+    return seconds
+
+
+def _check_launch(made, world_size, rank):
+    """What PyTorch's launchers and arguments say must be what MPI says."""
+    env_size, env_rank = os.environ.get("WORLD_SIZE"), os.environ.get("RANK")
+    for what, given, actual in (("world_size", world_size, made.size), ("rank", rank, made.rank),
+                                ("WORLD_SIZE", env_size, made.size), ("RANK", env_rank, made.rank)):
+        if given is not None and int(given) != actual:
+            hint = (" (a launcher such as torchrun started these processes; minigrad's ranks meet through MPI: "
+                    "start them with mpiexec -n N)" if what in ("WORLD_SIZE", "RANK") and made.size == 1 else "")
+            raise DistributedError(f"init_process_group: {what} is {given}, but MPI gives {actual}{hint}")
+
+
+def get_local_rank():
+    """This process's number among the ranks on its machine (which GPU it takes)."""
+    return _group.local_rank() if _group is not None else 0
 
 
 def destroy_process_group():

@@ -1,6 +1,6 @@
 """The NCCL engine (CuPy): collectives on CuPy arrays, one GPU per rank. The ranks find
 each other through MPI (rank 0 makes NCCL's unique id and broadcasts it), so the launcher
-is mpiexec here too; each rank uses GPU number rank % (GPUs on its machine)."""
+is mpiexec here too; each rank uses GPU number (its rank on its machine) % (GPUs there)."""
 import numpy as np
 
 from .. import backend
@@ -8,14 +8,14 @@ from .mpi import MPIGroup
 
 
 class NCCLGroup:
-    def __init__(self):
+    def __init__(self, timeout=1800.0):
         cupy = backend.cupy_module()
         from cupy.cuda import nccl
 
         self.cupy, self.nccl = cupy, nccl
-        self.host = MPIGroup()  # for the unique id, barriers and host-side numbers
+        self.host = MPIGroup(timeout=timeout)  # for the unique id, barriers and host-side numbers
         self.rank, self.size = self.host.rank, self.host.size
-        cupy.cuda.Device(self.rank % cupy.cuda.runtime.getDeviceCount()).use()
+        cupy.cuda.Device(self.host.local_rank() % cupy.cuda.runtime.getDeviceCount()).use()
         uid = np.frombuffer(bytes(nccl.get_unique_id()) if self.rank == 0 else bytes(128), dtype=np.uint8).copy()
         self.host.broadcast(uid, 0)
         self.comm = nccl.NcclCommunicator(self.size, tuple(int(b) for b in uid), self.rank)
@@ -56,6 +56,9 @@ class NCCLGroup:
 
     def abort(self, code):
         self.host.abort(code)
+
+    def local_rank(self):
+        return self.host.local_rank()
 
 
 class _Done:

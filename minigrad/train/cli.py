@@ -14,10 +14,12 @@ import sys
 
 from ..backend import DeviceError
 from ..data.files import DatasetError
+from ..distributed import DistributedError
 from .checkpoint import CheckpointError
 from .loop import ResumeError
 
-USER_ERRORS = (DatasetError, CheckpointError, DeviceError, ResumeError, FloatingPointError, FileNotFoundError)
+USER_ERRORS = (DatasetError, CheckpointError, DeviceError, ResumeError, FloatingPointError, FileNotFoundError,
+               DistributedError)
 
 
 def run_cli(main, argv=None):

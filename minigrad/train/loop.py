@@ -125,6 +125,12 @@ class Trainer:
 
     def train_one_epoch(self, loader, description):
         self.model.train()
+        if distributed.is_initialized():  # every rank must take the same number of steps, or one waits for ever
+            fewest, most = (distributed.reduce_numbers([len(loader)], op)[0] for op in ("min", "max"))
+            if fewest != most:
+                raise distributed.DistributedError(
+                    f"rank {distributed.get_rank()}: the ranks' loaders give from {fewest:.0f} to {most:.0f} batches "
+                    f"this epoch; give every rank the same number (DistributedSampler does)")
         total_loss, correct, count = 0.0, 0, 0
         start = time.perf_counter()
         bar = _progress(loader, description, self.progress)
