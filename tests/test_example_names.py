@@ -68,20 +68,26 @@ def test_single_name_mode_with_gated_cell_and_resume(tmp_path, capsys):
         np.testing.assert_array_equal(resumed[name], uninterrupted[name], err_msg=name)
 
 
-def test_ctrl_c_finishes_the_step_saves_it_and_resume_goes_on_bit_for_bit(tmp_path, capsys):
+def test_ctrl_c_finishes_the_step_saves_it_and_resume_goes_on_bit_for_bit(tmp_path, capsys, monkeypatch):
     import os
     import signal
-    import threading
 
     from minigrad.train import checkpoint
 
     args = ["train", "--mode", "single", "--hidden", "16", "--data-dir", str(data_dir(tmp_path)), "--no-progress",
             "--checkpoint-every", "100000", "--log-every", "10"]
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):  # (run_cli turns it into exit status 130)
-        names.main(args + ["--out", str(tmp_path / "run"), "--steps", "1000000"])
-    timer.join()
+    original = names.training_pairs
+
+    def ctrl_c_at_step_20(*a, **k):  # the SIGINT arrives inside a training step, whatever the machine's speed
+        for i, pairs in enumerate(original(*a, **k)):
+            if i == 20:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield pairs
+
+    with monkeypatch.context() as patch:
+        patch.setattr(names, "training_pairs", ctrl_c_at_step_20)
+        with pytest.raises(KeyboardInterrupt):  # (run_cli turns it into exit status 130)
+            names.main(args + ["--out", str(tmp_path / "run"), "--steps", "1000000"])
     stopped = checkpoint.load(tmp_path / "run" / "checkpoint.npz")["step"]
     assert 0 < stopped < 1000000 and "checkpoint saved: continue with --resume" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

@@ -258,3 +258,24 @@ def test_the_json_of_a_checkpoint_is_not_trusted_to_name_arrays(tmp_path):
                                      "__sha256__": npy_bytes(np.frombuffer(digest.encode(), np.uint8))})
     with pytest.raises(CheckpointError, match="ref.npz: corrupt checkpoint: its structure is malformed"):
         checkpoint.load(tmp_path / "ref.npz")
+
+
+def test_cuda_with_cupy_but_no_gpu_says_there_is_no_gpu(monkeypatch):
+    import sys
+    import types
+
+    from minigrad import backend
+
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setattr(backend, "_nvidia_device_files", lambda: [])
+    with pytest.raises(backend.DeviceError, match="this machine has no NVIDIA GPU"):
+        backend.cupy_module()
+    monkeypatch.setattr(backend, "_nvidia_device_files", lambda: ["/dev/nvidia0"])
+    with pytest.raises(backend.DeviceError, match="CUDA is unusable: cudaErrorInsufficientDriver"):
+        backend.cupy_module()
