@@ -35,7 +35,6 @@ This file knows no op and no kernel: the Tensor's operators and PyTorch's method
 dispatch hook (`install_kernel_choice`) when minigrad/fast is imported.
 """
 import contextlib
-import operator
 import weakref
 
 import numpy as np
@@ -527,7 +526,9 @@ def _arrive(node, g, wanted, captured):
     return g
 
 
-_version_of = operator.attrgetter("_version")
+def _version_of(t):
+    versions = t._versions  # (the _version property, without its cost: this runs for every op's inputs)
+    return versions[0] if versions else 0
 
 
 def _check_versions(fn):

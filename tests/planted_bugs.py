@@ -1,0 +1,64 @@
+"""Plant bugs in the training harness one at a time and check that the suite catches each
+(the way the suite's strength is measured). Not a test module: run it by hand,
+
+    python tests/planted_bugs.py
+
+Each line: 'caught' or 'MISSED', the file and the line changed. The tree is restored after
+each bug (the files are rewritten as they were, whatever happens).
+"""
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TESTS = ["tests/test_harness_bugs.py", "tests/test_faults_round2.py", "tests/test_harness.py",
+         "tests/test_checkpoint.py", "tests/test_data.py", "tests/test_distributed_faults.py"]
+BUGS = [  # (file, the right line, the planted bug)
+    ("minigrad/train/loop.py", "if not np.isfinite(batch_loss):", "if np.isnan(batch_loss):"),
+    ("minigrad/train/loop.py", 'epoch - self.best["epoch"] >= patience', 'epoch - self.best["epoch"] > patience'),
+    ("minigrad/train/loop.py", "            if self.clip_grad_norm:\n", "            if False:\n"),
+    ("minigrad/nn/utils/clip_grad.py", "    if scale < 1:", "    if scale < 0.5:"),
+    ("minigrad/optim/optimizer.py", "            group.update(saved)",
+     "            group.update({k: v for k, v in saved.items() if k != 'lr'})"),
+    ("minigrad/distributed/sampler.py", "np.resize(order, self.total_size - self.length)",
+     "np.resize(order[::-1], self.total_size - self.length)"),
+    ("minigrad/train/checkpoint.py", '        sha.update(f"{a.dtype.str}{a.shape}".encode())\n', ""),
+    ("minigrad/data/loader.py", "            items.put(err)", "            pass"),
+    ("minigrad/train/loop.py", "            self.save()  # first the checkpoint",
+     "            self.report(record); self.save()  # first the checkpoint"),
+    ("minigrad/train/loop.py", "        if exists and not resume and not overwrite:", "        if False:"),
+    ("minigrad/optim/optimizer.py", "        if not isinstance(saved, dict) or set(saved) != expected:",
+     "        if not isinstance(saved, dict):"),
+    ("minigrad/data/loader.py", "self.streams = [np.random.default_rng([seed, epoch, int(i)]) for i in indices]",
+     "self.streams = [np.random.default_rng([seed, epoch, k]) for k in range(len(indices))]"),
+    ("minigrad/train/loop.py", "            if fewest != most:", "            if False:"),
+    ("minigrad/tensor.py", "self.grad = g if self.grad is None else self.grad + g", "self.grad = g"),
+    ("minigrad/tensor.py", "        with set_grad_enabled(True):\n            yield", "        with set_grad_enabled(is_grad_enabled()):\n            yield"),
+    ("minigrad/optim/adam.py", 'v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])',
+     'v = xp.maximum(state["max_exp_avg_sq"], v)'),
+]
+
+
+def main():
+    missed = 0
+    for path, right, wrong in BUGS:
+        file = ROOT / path
+        text = file.read_text()
+        if right not in text:
+            print(f"NOT FOUND {path}: {right.strip()[:60]}")
+            missed += 1
+            continue
+        try:
+            file.write_text(text.replace(right, wrong, 1))
+            result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *TESTS],
+                                    cwd=ROOT, capture_output=True, text=True)
+        finally:
+            file.write_text(text)
+        caught = result.returncode != 0
+        missed += not caught
+        print(f"{'caught' if caught else 'MISSED'} {path}: {right.strip()[:70]}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
