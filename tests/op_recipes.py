@@ -306,6 +306,33 @@ def loss_pair(reductions=("mean", "sum", "none")):
 
 
 @st.composite
+def conv_transpose_case(draw):
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw, h, w = (draw(st.integers(1, 3)) for _ in range(4))
+    stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+    full = min((h - 1) * stride + dilation * (kh - 1) + 1, (w - 1) * stride + dilation * (kw - 1) + 1)
+    padding = draw(st.integers(0, max(0, min(min(kh, kw) - 1, (full + output_padding - 1) // 2))))
+    return [(n, c_in, h, w), (c_in, c_out, kh, kw), (c_out,)], {
+        "stride": stride, "padding": padding, "output_padding": output_padding, "dilation": dilation}
+
+
+def _np_conv_transpose(x, w, b, stride, padding, output_padding, dilation):
+    """The definition: each input pixel adds its value times the kernel into the output."""
+    n, c_in, h, wd = x.shape
+    c_out, kh, kw = w.shape[1:]
+    full = np.zeros((n, c_out, (h - 1) * stride + dilation * (kh - 1) + 1 + output_padding,
+                     (wd - 1) * stride + dilation * (kw - 1) + 1 + output_padding))
+    for i in range(h):
+        for j in range(wd):
+            for p in range(kh):
+                for q in range(kw):
+                    full[:, :, i * stride + p * dilation, j * stride + q * dilation] += x[:, :, i, j] @ w[:, :, p, q]
+    out = full[:, :, padding:full.shape[2] - padding, padding:full.shape[3] - padding]
+    return out + b[None, :, None, None]
+
+
+@st.composite
 def layer_norm_case(draw):
     shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=SIDE))
     normalized = shape[len(shape) - draw(st.integers(1, len(shape))):]
@@ -619,6 +646,9 @@ RECIPES = [
            torch=lambda x, w, b, normalized_shape: TF.layer_norm(x, normalized_shape, w, b),
            tags=("cancels",)),  # dx = (M dx̂ - Σdx̂ - x̂ Σ dx̂x̂)/(Mσ): with M = 2 nearly all of it cancels
     Recipe("gelu", mg.ops.gelu, _np_gelu, unary, torch=lambda x: TF.gelu(x)),
+    Recipe("conv_transpose2d", mg.ops.conv_transpose2d, _np_conv_transpose, conv_transpose_case(),
+           torch=lambda x, w, b, stride, padding, output_padding, dilation: TF.conv_transpose2d(
+               x, w, b, stride, padding, output_padding, 1, dilation)),
     Recipe("gelu_tanh", lambda x: mg.ops.gelu(x, approximate="tanh"),
            lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))), unary,
            torch=lambda x: TF.gelu(x, approximate="tanh")),

@@ -49,6 +49,11 @@ CASES = {
     "AdaptiveAvgPool2d even": (lambda lib: lib.nn.AdaptiveAvgPool2d(2), (2, 3, 4, 6)),
     "AdaptiveAvgPool2d uneven": (lambda lib: lib.nn.AdaptiveAvgPool2d((3, 2)), (2, 1, 5, 7)),
     "AdaptiveAvgPool2d global": (lambda lib: lib.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 5)),
+    "ConvTranspose2d": (lambda lib: lib.nn.ConvTranspose2d(3, 2, 3), (2, 3, 4, 5)),
+    "ConvTranspose2d strided": (lambda lib: lib.nn.ConvTranspose2d(3, 4, (3, 2), stride=2, padding=1,
+                                                                   output_padding=1), (2, 3, 4, 3)),
+    "ConvTranspose2d dilated": (lambda lib: lib.nn.ConvTranspose2d(2, 2, 2, stride=3, dilation=2, bias=False),
+                                (1, 2, 3, 3)),
 }
 
 
@@ -110,8 +115,10 @@ def test_what_minigrad_lacks_fails_clearly():
         nn.MaxPool2d(2, ceil_mode=True)
     with pytest.raises(NotImplementedError, match="count_include_pad=False"):
         nn.AvgPool2d(2, padding=1, count_include_pad=False)
-    with pytest.raises(AttributeError, match="no ConvTranspose2d"):
-        nn.ConvTranspose2d(3, 3, 2)
+    with pytest.raises(AttributeError, match="no ConvTranspose1d"):
+        nn.ConvTranspose1d(3, 3, 2)
+    with pytest.raises(ValueError, match="output_padding"):
+        nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=2)(mg.zeros(1, 2, 3, 3))
     with pytest.raises(ValueError, match="do not split into 3 groups"):
         nn.GroupNorm(3, 4)
     with pytest.raises(ValueError, match="does not end in normalized_shape"):

@@ -1,7 +1,7 @@
 """Layers and models: Module, Parameter and the standard layers (PyTorch's names)."""
 from . import functional, init, utils  # noqa: F401
 from .layers import (  # noqa: F401
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Embedding, Flatten, GELU,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, GELU,
     GroupNorm, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 )
 from .loss import (  # noqa: F401
@@ -30,8 +30,7 @@ def __getattr__(name):
 
 
 _NOT_IN_MINIGRAD = {  # PyTorch layers a tutorial reaches for that minigrad does not have, and what to use
-    "ConvTranspose2d": "no transposed convolution yet; upsample (x.repeat or an interpolation) then Conv2d",
-    "ConvTranspose1d": "no transposed convolution yet",
+    "ConvTranspose1d": "only the 2-D transposed convolution (ConvTranspose2d)",
     "Conv3d": "only 1-D and 2-D convolutions",
     "MultiheadAttention": "use nn.SelfAttention or nn.Attention",
     "Transformer": "no transformer layers; nn.SelfAttention and nn.LayerNorm are the pieces",

@@ -302,3 +302,27 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class ConvTranspose2d(Module):
+    """The transposed convolution (see ops.conv_transpose2d); weight (C_in, C_out, KH, KW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1):
+        super().__init__()
+        if groups != 1:
+            raise NotImplementedError(f"ConvTranspose2d: groups={groups} is not supported; use groups=1")
+        kh, kw = ops.conv.pair(kernel_size, "kernel_size")
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, (kh, kw)
+        self.stride, self.padding, self.output_padding, self.dilation = stride, padding, output_padding, dilation
+        self.weight = _empty(in_channels, out_channels, kh, kw)
+        self.bias = _empty(out_channels) if bias else None
+        init.default_init_(self.weight, self.bias)  # PyTorch's: the fan-in is weight.shape[1]·KH·KW here too
+
+    def forward(self, x):
+        return ops.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                    self.dilation)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}")

@@ -9,14 +9,14 @@ import numpy as np
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .functions import (
-    _dim, abs, add, amax, amin, concatenate, exp, gather, getitem, layer_norm, log, matmul, mean, mul, normal_cdf, permute,
-    pow, reshape, sqrt, sub, sum, tanh, where,
+    _dim, abs, add, amax, amin, concatenate, exp, gather, getitem, layer_norm, log, matmul, mean, mul, normal_cdf, pad,
+    permute, pow, reshape, sqrt, sub, sum, tanh, where,
 )
 
 __all__ = [
     "expand", "repeat", "chunk", "masked_fill", "bmm", "logsumexp", "norm", "transpose",
     "unsqueeze", "squeeze", "flatten", "stack", "split", "sort", "argsort", "topk", "dot", "unbind", "index_select",
-    "gelu", "group_norm", "conv1d", "adaptive_avg_pool2d",
+    "gelu", "group_norm", "conv1d", "adaptive_avg_pool2d", "conv_transpose2d",
 ]
 
 
@@ -253,3 +253,46 @@ def adaptive_avg_pool2d(x, output_size):
                       (-2, -1)) for j in range(w_out)]
         rows.append(stack(cells, -1))
     return stack(rows, -2)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+    """The transposed convolution: the map that conv2d's backward applies to dL/dy, used as a
+    forward pass (it upsamples). weight: (C_in, C_out, KH, KW), PyTorch's layout.
+
+    conv2d computes y = im2col(x) · W, W of shape (KH·KW·C, F). Its input gradient is
+    dx = col2im(dy · Wᵀ): every input pixel of a window receives the window's value times
+    its kernel tap. The transposed convolution does exactly that to its input x:
+
+        cols = x_rows · W'    (x_rows: (N·H·W, C_in); W': (C_in, KH·KW·C_out))
+        full = col2im(cols)   (N, C_out, (H-1)·s + d·(KH-1) + 1, ...)
+        y    = full cropped by p at the top and left, by p - output_padding at the bottom and right
+
+    so each input pixel paints a KH×KW patch of weights into the output, overlapping patches
+    adding up. Built from permute, reshape, matmul and col2im (whose adjoint is im2col),
+    autograd derives its backward: dx is a convolution of dy with the same kernel."""
+    from .geometry import pair
+    from .im2col import fold
+
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[0]:
+        raise ValueError(f"conv_transpose2d: expected input (N, C_in, H, W) and weight (C_in, C_out, KH, KW) with one "
+                         f"C_in, got shapes {x.shape} and {weight.shape}")
+    (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
+    (oph, opw), (dh, dw) = pair(output_padding, "output_padding"), pair(dilation, "dilation")
+    if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than the stride or "
+                         f"the dilation (PyTorch's rule)")
+    n, c_in, h, w = x.shape
+    c_out, kh, kw = weight.shape[1:]
+    full_h, full_w = (h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1  # before cropping
+    if full_h - 2 * ph + oph < 1 or full_w - 2 * pw + opw < 1:
+        raise ValueError(f"conv_transpose2d: input {x.shape} with kernel {(kh, kw)} and padding {padding} gives an "
+                         f"empty output")
+    rows = reshape(permute(x, (0, 2, 3, 1)), (n * h * w, c_in))
+    taps = reshape(permute(weight, (0, 2, 3, 1)), (c_in, kh * kw * c_out))  # columns (i, j, c), as im2col's
+    full = fold(matmul(rows, taps), (n, c_out, full_h, full_w), ((kh, kw), (sh, sw), (0, 0), (dh, dw)))
+    # crop the padding, less output_padding at the bottom and right (zeros where that runs past)
+    beyond_h, beyond_w = max(0, oph - ph), max(0, opw - pw)
+    if beyond_h or beyond_w:
+        full = pad(full, ((0, 0), (0, 0), (0, beyond_h), (0, beyond_w)))
+    y = getitem(full, (slice(None), slice(None), slice(ph, full_h - ph + oph), slice(pw, full_w - pw + opw)))
+    return y if bias is None else add(y, reshape(bias, (1, c_out, 1, 1)))
