@@ -111,10 +111,10 @@ def test_bce_with_logits_weight_and_pos_weight_match_torch():
 def test_what_minigrad_lacks_fails_clearly():
     with pytest.raises(NotImplementedError, match="groups=2"):
         nn.Conv2d(4, 4, 3, groups=2)
-    with pytest.raises(NotImplementedError, match="ceil_mode=True"):
-        nn.MaxPool2d(2, ceil_mode=True)
-    with pytest.raises(NotImplementedError, match="count_include_pad=False"):
-        nn.AvgPool2d(2, padding=1, count_include_pad=False)
+    with pytest.raises(NotImplementedError, match="dilation=2"):
+        nn.MaxPool2d(2, dilation=2)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        mg.ops.avg_pool2d(mg.zeros(1, 1, 5, 5), 2, padding=2, ceil_mode=True)
     with pytest.raises(AttributeError, match="no ConvTranspose1d"):
         nn.ConvTranspose1d(3, 3, 2)
     with pytest.raises(ValueError, match="output_padding"):
@@ -123,3 +123,38 @@ def test_what_minigrad_lacks_fails_clearly():
         nn.GroupNorm(3, 4)
     with pytest.raises(ValueError, match="does not end in normalized_shape"):
         nn.LayerNorm(5)(mg.zeros(2, 4))
+
+
+@needs_torch
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(2, 8), w=st.integers(2, 8), kernel=st.integers(1, 3), stride=st.integers(1, 3),
+       ceil_mode=st.booleans(), count_include_pad=st.booleans(), divisor=st.sampled_from([None, 3]),
+       seed=st.integers(0, 2**16), data=st.data())
+def test_pooling_options_match_torch(h, w, kernel, stride, ceil_mode, count_include_pad, divisor, seed, data):
+    """ceil_mode, count_include_pad and divisor_override: values and gradients as PyTorch's."""
+    padding = data.draw(st.integers(0, kernel // 2))
+    if min(h, w) + 2 * padding < kernel:
+        return
+    x = np.random.default_rng(seed).standard_normal((2, 2, h, w))
+    for name in ("max", "avg"):
+        xm, xt = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        if name == "max":
+            ours = mg.ops.max_pool2d(xm, kernel, stride, padding, ceil_mode)
+            theirs = torch.nn.functional.max_pool2d(xt, kernel, stride, padding, ceil_mode=ceil_mode)
+        else:
+            ours = mg.ops.avg_pool2d(xm, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+            theirs = torch.nn.functional.avg_pool2d(xt, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+        weights = np.random.default_rng(seed + 1).standard_normal(ours.shape)
+        (ours * weights).sum().backward()
+        (theirs * torch.tensor(weights)).sum().backward()
+        np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_pooling_options_pass_gradcheck():
+    x = mg.tensor(np.random.default_rng(3).standard_normal((1, 2, 5, 6)), requires_grad=True)
+    assert mg.gradcheck(lambda t: mg.ops.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False), x)
+    assert mg.gradcheck(lambda t: mg.ops.max_pool2d(t, 3, 2, 1, ceil_mode=True), x)
+    layer = nn.AvgPool2d(2, 2, ceil_mode=True, divisor_override=3)
+    assert mg.gradcheck(lambda t: layer(t), x)

@@ -78,32 +78,36 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        for option, value, default in (("dilation", dilation, 1), ("return_indices", return_indices, False),
-                                       ("ceil_mode", ceil_mode, False)):
+        for option, value, default in (("dilation", dilation, 1), ("return_indices", return_indices, False)):
             if value != default:
                 raise NotImplementedError(f"{type(self).__name__}: {option}={value} is not supported "
                                           f"(minigrad pools with {option}={default})")
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
 
     def forward(self, x):
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+                + (", ceil_mode=True" if self.ceil_mode else ""))
 
 
-class AvgPool2d(MaxPool2d):
-    """Average pooling; padded zeros count in the average (PyTorch's count_include_pad=True)."""
+class AvgPool2d(Module):
+    """Average pooling; by default padded zeros count in the average (PyTorch's
+    count_include_pad=True); see ops.avg_pool2d for the options."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
-        if not count_include_pad or divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: count_include_pad=False and divisor_override are not supported "
-                                      "(padded zeros count in each average, PyTorch's default)")
-        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+        super().__init__()
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                              self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
 
 class _BatchNorm(Module):
