@@ -14,6 +14,7 @@ once the framework was loaded and its kernels compiled (on a 2-sample batch).
     python benchmarks/models.py --also before=/tmp/before   # and another minigrad tree (a
                                                  # `git worktree` of an older commit), same run
     python benchmarks/models.py --batch 32 128 512   # one table per batch size
+    python benchmarks/models.py --load           # with a CPU-bound neighbour process running
 
 A train step is forward + loss + backward + SGD update on a batch of 128 (one name for the
 RNN's single mode, as the homework trained it).
@@ -21,6 +22,7 @@ RNN's single mode, as the homework trained it).
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 
 import numpy as np
@@ -176,6 +178,8 @@ def main():
                         help="also time the minigrad found at PATH (e.g. a worktree of an older commit)")
     parser.add_argument("--batch", type=int, nargs="+", default=[BATCH],
                         help="batch sizes of the image models (the batched RNN takes min(64, batch) names)")
+    parser.add_argument("--load", action="store_true",
+                        help="run a CPU-bound neighbour process during the turns (a busy machine)")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -206,7 +210,13 @@ def table(args, batch):
         unit, per_step = CASES[case]
         if case != "names_single_train":
             per_step = min(per_step, batch) if case.startswith("names") else batch
-        seconds = take_turns(workers, args.repeats)
+        neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.load else None
+        try:
+            seconds = take_turns(workers, args.repeats)
+        finally:
+            if neighbour is not None:
+                neighbour.kill()
+                neighbour.wait()
         memory = {name: w.ask("memory")["peak_mb"] for name, w in workers.items()}
         for worker in workers.values():
             worker.close()
@@ -217,9 +227,11 @@ def table(args, batch):
         row = f"{case:22s} {cell(seconds['torch']):>30s} "
         row += " ".join(f"{cell(seconds[name]):>38s} {paired_ratio(seconds['torch'], seconds[name]):6.2f}" for name in trees)
         row += "  " + " / ".join(f"{memory[name]:.0f}" for name in workers)
+        row += "  slowest/median: " + " / ".join(f"{statistics.median(s) / max(s):.2f}" for s in seconds.values())
         print(row, flush=True)
     print("\nratio = minigrad throughput / PyTorch throughput, median over neighbouring turns "
-          "(higher is better; the targets are ratios)")
+          "(higher is better; the targets are ratios). slowest/median: each framework's slowest turn's "
+          "throughput over its median (torch first; 1.00 = steady)" + (", with a CPU-bound neighbour" if args.load else ""))
 
 
 if __name__ == "__main__":
