@@ -20,8 +20,13 @@ def assert_close(actual, desired, rtol, atol):
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol * scale)
 
 
-def check_against_torch(recipe, arrays, params, rng, dtype, tol):
-    """Forward outputs and every input gradient agree with PyTorch's, in ``dtype``."""
+def check_against_torch(recipe, arrays, params, rng, dtype, tol, no_worse_than_torch=False):
+    """Forward outputs and every input gradient agree with PyTorch's, in ``dtype``.
+
+    no_worse_than_torch: for a gradient that is a near-total cancellation (layer norm over two
+    values), two float32 results can both be right to float32 and still differ in their
+    leading digits. Then each of our gradients must be as close to the float64 truth as
+    PyTorch's float32 one is (twice its error, plus the tolerance), rather than close to it."""
     arrays = [a.astype(dtype) for a in arrays]
     ours = [mg.tensor(a, requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -31,9 +36,19 @@ def check_against_torch(recipe, arrays, params, rng, dtype, tol):
     upstream = rng.standard_normal(out.shape).astype(dtype)
     out.backward(upstream)
     ref.backward(torch.tensor(upstream))
-    for mine, reference in zip(ours, theirs):
+    if no_worse_than_torch:
+        exact = [torch.tensor(a.astype(np.float64), requires_grad=True) for a in arrays]
+        recipe.torch(*exact, **params).backward(torch.tensor(upstream.astype(np.float64)))
+    for k, (mine, reference) in enumerate(zip(ours, theirs)):
         assert mine.grad.dtype == dtype
-        assert_close(mine.grad.numpy(), reference.grad.numpy(), **tol)
+        if not no_worse_than_torch:
+            assert_close(mine.grad.numpy(), reference.grad.numpy(), **tol)
+            continue
+        truth = exact[k].grad.numpy()
+        their_error = np.abs(reference.grad.numpy() - truth)
+        our_error = np.abs(mine.grad.numpy().astype(np.float64) - truth)
+        limit = 2 * their_error + tol["atol"] * max(1.0, float(np.abs(truth).max(initial=0)))
+        assert (our_error <= limit).all(), f"input {k}: float32 error {our_error.max():.3g} against PyTorch's {their_error.max():.3g}"
 
 
 def check_cuda_matches_cpu(recipe, arrays, params, rng):
