@@ -111,6 +111,8 @@ def serve_case(backend, name, batch):
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
         make = torch_step
     else:
+        import minigrad
+
         minigrad.set_kernels(backend.split("-", 1)[1])
         make = minigrad_step
     op, shape, params = CASES[name]
