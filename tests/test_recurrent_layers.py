@@ -180,12 +180,19 @@ def test_lengths_keyword_equals_packing(kind):
         np.testing.assert_allclose(a.numpy(), c.detach().numpy(), atol=1e-12)
 
 
-def test_gradcheck_two_layers_bidirectional_with_padding():
-    rng = np.random.default_rng(5)
-    for kind in KINDS:
-        layer = float64_layer(kind, 2, 3, num_layers=2, bidirectional=True, batch_first=True)
-        x = mg.tensor(rng.standard_normal((3, 4, 2)), requires_grad=True)
-        assert mg.gradcheck(lambda x, *p: layer(x, lengths=[4, 2, 1])[0], x, *layer.parameters())
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**16), batch=st.integers(1, 3), steps=st.integers(1, 4), layers=st.integers(1, 2),
+       bidirectional=st.booleans())
+def test_gradcheck_over_shapes_layers_directions_and_padding(kind, seed, batch, steps, layers, bidirectional):
+    """Finite differences (float64) through the whole layer: inputs, initial state, every weight."""
+    rng = np.random.default_rng(seed)
+    layer = float64_layer(kind, 2, 3, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+    lengths = rng.integers(1, steps + 1, batch)
+    x = mg.tensor(rng.standard_normal((batch, steps, 2)), requires_grad=True)
+    h0 = mg.tensor(rng.standard_normal((layers * (2 if bidirectional else 1), batch, 3)), requires_grad=True)
+    state = (lambda h: (h, h * 0.5)) if kind == "LSTM" else (lambda h: h)
+    assert mg.gradcheck(lambda x, h, *p: layer(x, state(h), lengths=lengths)[0], x, h0, *layer.parameters())
 
 
 def test_padding_does_not_change_a_sequence_result():

@@ -35,7 +35,7 @@ from ..ops import rnn as rnn_ops
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
-from .utils.rnn import PackedSequence, _pack, pad_packed_sequence
+from .utils.rnn import PackedSequence, _pack, checked_lengths, pad_packed_sequence
 from .sequence import length_mask
 
 
@@ -111,10 +111,7 @@ class _RecurrentLayers(Module):
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         if lengths is not None:
-            lengths = np.asarray(to_numpy(lengths.data if isinstance(lengths, Tensor) else lengths))
-            if lengths.shape != (x.shape[1],) or lengths.min(initial=1) < 1 or lengths.max(initial=0) > x.shape[0]:
-                raise ValueError(f"{name}: lengths must hold one length in [1, {x.shape[0]}] per sequence "
-                                 f"({x.shape[1]}), got {lengths.tolist()}")
+            lengths = checked_lengths(lengths, x.shape[1], x.shape[0], name)
         output, final = self._forward_padded(x, hx, lengths, batched)
         if not batched:
             output = output.reshape(output.shape[0], output.shape[2])

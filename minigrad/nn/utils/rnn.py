@@ -37,15 +37,15 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         return lengths if self.unsorted_indices is None else lengths[np.asarray(self.unsorted_indices)]
 
 
-def _lengths_array(lengths, batch):
+def checked_lengths(lengths, batch, steps, op):
+    """``lengths`` (a list, an array or a tensor) as an int64 array, checked: one integer in
+    [1, steps] per sequence of the batch. (The recurrent layers' ``lengths=`` uses it too.)"""
     lengths = np.asarray(to_numpy(lengths.data if isinstance(lengths, Tensor) else lengths))
     if lengths.ndim != 1 or lengths.dtype.kind not in "iu":
-        raise ValueError(f"pack_padded_sequence: lengths must be a 1-D list of integers, got {lengths.dtype} "
-                         f"of shape {lengths.shape}")
-    if len(lengths) != batch:
-        raise ValueError(f"pack_padded_sequence: {len(lengths)} lengths for a batch of {batch} sequences")
-    if len(lengths) and lengths.min() <= 0:
-        raise ValueError("pack_padded_sequence: every length must be at least 1 (PyTorch's rule)")
+        raise ValueError(f"{op}: lengths must be a 1-D list of integers, got {lengths.dtype} of shape {lengths.shape}")
+    if len(lengths) != batch or lengths.min(initial=1) < 1 or lengths.max(initial=0) > steps:
+        raise ValueError(f"{op}: lengths must hold one length in [1, {steps}] per sequence ({batch}); every "
+                         f"length must be at least 1 (PyTorch's rule); got {lengths.tolist()}")
     return lengths.astype(np.int64)
 
 
@@ -59,9 +59,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         raise ValueError(f"pack_padded_sequence: input must have a time and a batch dimension, got shape {input.shape}")
     time_major = input.transpose(0, 1) if batch_first else input
     steps, batch = time_major.shape[0], time_major.shape[1]
-    lengths = _lengths_array(lengths, batch)
-    if lengths.max(initial=0) > steps:
-        raise ValueError(f"pack_padded_sequence: a length of {lengths.max()} in a batch padded to {steps} steps")
+    lengths = checked_lengths(lengths, batch, steps, "pack_padded_sequence")
     if enforce_sorted:
         if np.any(np.diff(lengths) > 0):
             raise ValueError("pack_padded_sequence: lengths must be sorted in decreasing order when "
