@@ -17,7 +17,10 @@ once the framework was loaded and its kernels compiled (on a 2-sample batch).
     python benchmarks/models.py --load           # with a CPU-bound neighbour process running
 
 A train step is forward + loss + backward + SGD update on a batch of 128 (one name for the
-RNN's single mode, as the homework trained it).
+RNN's single mode, as the homework trained it). The grammar corrector (examples/gec/, against
+its PyTorch twin examples/reference/gec_torch.py) trains as examples/gec does: 64 made-up
+sentence pairs of 8-32 words, gradient norm clipped to 1, Adam (min(64, batch) pairs, as the
+batched RNN takes min(64, batch) names).
 """
 import argparse
 import os
@@ -40,6 +43,7 @@ CASES = {  # name: (unit, samples per step)
     "lenet_bn_train": ("images", BATCH),
     "names_single_train": ("names", 1),
     "names_batched_train": ("names", 64),
+    "gec_train": ("pairs", 64),  # the grammar corrector at its default sizes (7.4M parameters)
 }
 NAME = "Romanov"  # 7 letters, the reference figure's name length
 
@@ -69,6 +73,23 @@ def minigrad_case(case, device, batch=BATCH):
             loss = C.sequence_loss(model, *names)
             opt.zero_grad()
             loss.backward()
+            opt.step()
+            loss.item()
+        return step
+    if case == "gec_train":
+        from gec.batches import made_up_batch, to_device
+        from gec.model import Corrector, batch_loss
+
+        pairs, vocab = made_up_batch(min(CASES[case][1], batch))
+        pairs = to_device(pairs, device)
+        model = Corrector(len(vocab)).to(device)
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            loss = batch_loss(model, pairs)
+            opt.zero_grad()
+            loss.backward()
+            mg.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             loss.item()
         return step
@@ -119,6 +140,23 @@ def torch_case(case, device, batch=BATCH):
             loss = sequence_loss(model, category, letters, targets)
             opt.zero_grad()
             loss.backward()
+            opt.step()
+            loss.item()
+        return step
+    if case == "gec_train":
+        sys.path.insert(0, os.path.join(ROOT, "examples", "reference"))
+        from gec_torch import Corrector, batch_loss, made_up_batch, to_torch
+
+        pairs, vocab = made_up_batch(min(CASES[case][1], batch))
+        pairs = {k: v.to(device) for k, v in to_torch(pairs).items()}
+        model = Corrector(len(vocab)).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            loss = batch_loss(model, pairs)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             loss.item()
         return step
@@ -209,7 +247,7 @@ def table(args, batch):
             continue
         unit, per_step = CASES[case]
         if case != "names_single_train":
-            per_step = min(per_step, batch) if case.startswith("names") else batch
+            per_step = min(per_step, batch) if case.startswith(("names", "gec")) else batch
         neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.load else None
         try:
             seconds = take_turns(workers, args.repeats)

@@ -12,6 +12,7 @@ import minigrad as mg
 
 pytest.importorskip("numba", reason="the CPU fast kernels need Numba")
 from minigrad.fast import activation as fast_activation, classifier as fast_classifier, conv as fast_conv, parallel  # noqa: E402
+from minigrad.fast import linear as fast_linear  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def fast_kernels():
@@ -412,3 +413,34 @@ def test_linear_of_one_sample_agrees_with_the_reference(bias):
     assert y_fast.shape == (1, 4)
     for fast, reference in zip(grads_fast, grads_ref):
         np.testing.assert_allclose(fast, reference, rtol=1e-13)
+
+
+@given(leading=st.sampled_from([(9,), (3, 5), (2, 2, 3)]), features=st.integers(1, 6), outputs=st.integers(1, 7),
+       bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_linear_in_pieces_agrees_with_the_reference_and_gives_the_same_bits_on_any_worker_count(
+        leading, features, outputs, bias, seed):
+    # Pieces of a few multiply-adds, so that even these small products are cut (y and dx by
+    # rows, dW by its rows); 1-3 workers take them. Same bits whoever ran which piece.
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal(leading + (features,)), rng.standard_normal((outputs, features)), rng.standard_normal(outputs)
+    arrays = (x, w, b) if bias else (x, w)
+    upstream = rng.standard_normal(leading + (outputs,))
+    original = fast_linear.PIECE_WORK, parallel.workers
+    results = []
+    try:
+        fast_linear.PIECE_WORK = 4
+        rows = x.size // features
+        assert len(fast_linear.pieces(rows, rows * features * outputs)) == min(rows, 16, rows * features * outputs // 4)
+        for workers in (1, 2, 3):
+            parallel.workers = lambda: workers
+            results.append(run_both(mg.linear, *arrays, upstream=upstream))
+    finally:
+        fast_linear.PIECE_WORK, parallel.workers = original
+    (y_ref, grads_ref), (y_fast, grads_fast) = results[0]
+    np.testing.assert_allclose(y_fast, y_ref, rtol=1e-12, atol=1e-12)
+    for fast, reference in zip(grads_fast, grads_ref):
+        np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=1e-12)
+    for (_, (y_other, grads_other)) in results[1:]:
+        np.testing.assert_array_equal(y_other, y_fast)
+        for other, fast in zip(grads_other, grads_fast):
+            np.testing.assert_array_equal(other, fast)

@@ -81,7 +81,7 @@ def test_import_leaves_malloc_as_it_is():
 def test_tune_process_changes_exactly_the_listed_environment_variables():
     result = import_minigrad("tune")
     assert result["changed"] == process.ENVIRONMENT
-    assert set(result["tuned"]) - {"malloc"} == set(process.ENVIRONMENT)
+    assert set(result["tuned"]) - {"malloc", "blas_threads"} == set(process.ENVIRONMENT)
 
 
 def test_a_variable_the_user_set_is_left_as_it_is():
@@ -97,3 +97,24 @@ def test_one_switch_turns_every_setting_off(switch):
 @glibc
 def test_malloc_tuning_applies_on_glibc():
     assert process.tune_malloc() is True
+
+
+BLAS_THREADS = """
+import json, minigrad
+from minigrad.fast import parallel
+from threadpoolctl import threadpool_info
+before = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+minigrad.tune_process()
+after = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+print(json.dumps([before, after, parallel.workers()]))
+"""
+
+
+def test_tune_process_keeps_the_blas_on_one_thread_and_the_workers_on_every_core():
+    # OpenBLAS's idle threads spin after a product on several threads and take a core from
+    # the next op: tuned, products run on one thread and the fast kernels' workers share them out.
+    env = {k: v for k, v in os.environ.items() if k not in ("MINIGRAD_KERNELS", "MINIGRAD_TUNE_PROCESS", "MINIGRAD_WORKERS")}
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    result = subprocess.run([sys.executable, "-c", BLAS_THREADS], capture_output=True, text=True, check=True, env=env)
+    before, after, workers = json.loads(result.stdout)
+    assert (before, after, workers) == (2, 1, 2)

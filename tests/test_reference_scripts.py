@@ -39,3 +39,36 @@ def test_the_lenet_reference_trains_a_recipe():
     splits = types.SimpleNamespace(x=x, y=y, x_test=x[:64], y_test=y[:64])
     accuracy, seconds = script.run(splits, script.study.recipe(script.study.BEST), 1, 0)
     assert 0.0 <= accuracy <= 1.0 and seconds > 0
+
+
+@needs_torch
+def test_the_gec_reference_is_the_same_model_as_minigrads():
+    # benchmarks/models.py times the two against each other: with minigrad's weights loaded
+    # (strictly: the same names and shapes), the same batch gives the same loss and gradients.
+    import sys
+
+    import minigrad as mg
+
+    script = load_reference("gec_torch")
+    sys.path.insert(0, str(REFERENCE.parent))
+    from gec.model import Corrector, batch_loss
+
+    batch, vocab = script.made_up_batch(size=5, vocab_size=60, seed=1)
+    assert (batch["src_ext"] >= len(vocab)).any() and (batch["tgt_ext"] >= len(vocab)).any()  # copies out of the vocabulary
+    previous = mg.backend.get_default_dtype()
+    mg.backend.set_default_dtype("float64")
+    try:
+        mg.manual_seed(0)
+        ours = Corrector(len(vocab), embed_size=6, hidden_size=8, dropout=0.0)
+    finally:
+        mg.backend.set_default_dtype(previous)
+    theirs = script.Corrector(len(vocab), embed_size=6, hidden_size=8, dropout=0.0).double()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()}, strict=True)
+    loss = batch_loss(ours, batch)
+    loss.backward()
+    torch_loss = script.batch_loss(theirs, script.to_torch(batch))
+    torch_loss.backward()
+    np.testing.assert_allclose(loss.item(), torch_loss.item(), rtol=1e-12)
+    torch_grads = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), torch_grads[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)

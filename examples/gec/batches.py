@@ -62,6 +62,26 @@ def make_batch(pairs, vocab, ngram_buckets=0):
     return batch
 
 
+def made_up_batch(size=64, vocab_size=16000, seed=0):
+    """A batch of ``size`` made-up sentence pairs shaped like the learner corpora's: sources of
+    8-32 words drawn from a Zipf-like vocabulary (so some are outside it and must be copied),
+    targets the sources with one word in ten replaced. As make_batch gives them, with the vocabulary.
+    For benchmarks/models.py and the tests: a step of the default model on real-sized data."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(2 * vocab_size)]
+    vocab = Vocabulary([words[:vocab_size - 4]])
+
+    def word():
+        return words[min(int(rng.zipf(1.3)), len(words)) - 1]
+
+    pairs = []
+    for _ in range(size):
+        source = [word() for _ in range(rng.integers(8, 33))]
+        target = [word() if rng.random() < 0.1 else w for w in source]
+        pairs.append((source, target))
+    return make_batch(pairs, vocab), vocab
+
+
 def batches_by_length(pairs, batch_size, rng):
     """Batches of similar source length (little padding), in random order."""
     order = rng.permutation(len(pairs))

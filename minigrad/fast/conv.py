@@ -174,7 +174,7 @@ class Conv2d(reference.Conv2d):
         (the GPU takes the whole batch). With build=False cols is None.
 
         On the CPU the chunks are shared among parallel.workers() threads, one per core,
-        chunk k going to worker k mod W: each worker builds its chunks' columns in its own
+        each taking the next chunk when it is free: each worker builds its chunks' columns in its own
         reused buffer and runs work on them with a single-threaded BLAS (parallel.py says
         why). parallel_kernels tells work whether its own kernels may use every core (one
         worker) or must stay on this one.
@@ -205,22 +205,21 @@ class Conv2d(reference.Conv2d):
         buffers = [workspace.take((chunk * positions * field,), self.x.dtype, xp) for _ in range(workers)] if own_buffers else []
         results = [None] * len(chunks)
 
-        def run(worker):
-            for k in range(worker, len(chunks), workers):
-                images = chunks[k]
-                size = (images.stop - images.start) * positions * field
-                cols = None
-                if kept is not None:  # this chunk's rows of the whole batch's matrix
-                    cols = kept[images.start * positions * field:][:size].reshape(-1, field)
-                    if keep:
-                        im2col(self.x[images], *self.geometry, out=cols, parallel=workers == 1)
-                elif build:  # the first B·positions·field entries of this worker's buffer
-                    out = buffers[worker][:size].reshape(-1, field)
-                    cols = im2col(self.x[images], *self.geometry, out=out, parallel=workers == 1)
-                results[k] = work(images, cols, workers == 1)
+        def run(worker, k):
+            images = chunks[k]
+            size = (images.stop - images.start) * positions * field
+            cols = None
+            if kept is not None:  # this chunk's rows of the whole batch's matrix
+                cols = kept[images.start * positions * field:][:size].reshape(-1, field)
+                if keep:
+                    im2col(self.x[images], *self.geometry, out=cols, parallel=workers == 1)
+            elif build:  # the first B·positions·field entries of this worker's buffer
+                out = buffers[worker][:size].reshape(-1, field)
+                cols = im2col(self.x[images], *self.geometry, out=out, parallel=workers == 1)
+            results[k] = work(images, cols, workers == 1)
 
         try:
-            parallel.run_on_workers(run, workers)
+            parallel.for_each_chunk(run, len(chunks), workers)
         finally:
             if keep:  # backward gives it back
                 self.column_buffer = kept

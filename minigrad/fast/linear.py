@@ -1,6 +1,19 @@
-"""The fast twin of ops/linear.py's Linear: the same products, picked for one sample at a time.
+"""The fast twin of ops/linear.py's Linear: the same three products, cut in pieces for the
+cores, or picked for one sample at a time.
 
-For one sample (the surname RNN as the homework trains it, x of shape (1, in)) each product
+Many samples: with the process tuned (process.py) NumPy's products run on one thread, so a
+large product is cut in pieces that the workers (parallel.py) take in turn, each piece one
+product into its own rows of the result:
+
+    y  = x Wᵀ + b    pieces of x's rows        (row r of y reads row r of x only)
+    dx = g W         pieces of g's rows
+    dW = gᵀ x        pieces of dW's rows: dW[a:b] = g[:, a:b]ᵀ x   (all samples, some outputs)
+
+No piece sums another's result, and how many pieces there are follows the shapes alone, so
+the bits are the same on any number of cores. Small products stay whole: a piece must be
+worth handing to a thread.
+
+One sample (the surname RNN as the homework trains it, x of shape (1, in)): each product
 is a matrix-vector product or an outer product, and NumPy's overhead is most of the time:
 
     y = W x + b      np.dot(W, x) runs BLAS's matrix-vector product (gemv) where x @ W.T
@@ -12,27 +25,78 @@ is a matrix-vector product or an outer product, and NumPy's overhead is most of 
 import numpy as np
 
 from ..ops.linear import Linear as ReferenceLinear
+from . import parallel
+
+#: Multiply-adds per piece (at least): a few hundred microseconds of one core's work, well
+#: above the cost of handing it to a worker thread.
+PIECE_WORK = 1 << 23
+MAX_PIECES = 16
+
+
+def pieces(rows, work):
+    """Slices of range(rows) for a product of ``work`` multiply-adds: by the shapes alone."""
+    return parallel.even_slices(rows, max(1, min(MAX_PIECES, rows, work // PIECE_WORK)))
+
+
+def product(a, b, out, split_rows, row_count, work):
+    """out = a @ b, in pieces of rows: split_rows(piece) gives (a's piece, b's piece, out's piece)."""
+    chunks = pieces(row_count, work)
+    if len(chunks) == 1:
+        return np.matmul(a, b, out=out)
+
+    def run(worker, k):
+        a_piece, b_piece, out_piece = split_rows(chunks[k])
+        np.matmul(a_piece, b_piece, out=out_piece)
+
+    parallel.for_each_chunk(run, len(chunks), parallel.workers())
+    return out
 
 
 class Linear(ReferenceLinear):
     def forward(self, x, w, b=None):
-        if x.shape != (1, w.shape[1]):
-            return super().forward(x, w, b)
+        if x.ndim < 2 or x.dtype != w.dtype or x.shape[-1] != w.shape[1]:
+            return super().forward(x, w, b)  # (its checks and promotions)
+        if x.shape == (1, w.shape[1]):
+            self.save_for_backward(x, w)
+            y = np.dot(w, x[0])
+            if b is not None:
+                y += b
+            return y[None]
         self.save_for_backward(x, w)
-        y = np.dot(w, x[0])
+        x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        y = np.empty((len(x2), w.shape[0]), dtype=x.dtype)
+        w_t = w.T
+        product(x2, w_t, y, lambda rows: (x2[rows], w_t, y[rows]), len(x2), y.size * w.shape[1])
         if b is not None:
             y += b
-        return y[None]
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, g):
         if not isinstance(g, np.ndarray):  # a tensor (create_graph): the reference's lines build the graph
             return super().backward(g)
         x, w = self.saved_tensors
-        g2 = g.reshape(-1, g.shape[-1])
-        dx = np.dot(g, w) if self.needs_input_grad[0] else None
-        dw = np.dot(g2.T, x.reshape(-1, x.shape[-1])) if self.needs_input_grad[1] else None
+        if g.dtype != w.dtype:
+            return super().backward(g)
+        g2 = np.ascontiguousarray(g).reshape(-1, g.shape[-1])
+        x2 = x.reshape(-1, x.shape[-1])
+        one_sample = len(g2) == 1
+        dx = dw = None
+        if self.needs_input_grad[0]:
+            if one_sample:
+                dx = np.dot(g, w)
+            else:
+                dx = np.empty((len(g2), w.shape[1]), dtype=w.dtype)
+                product(g2, w, dx, lambda rows: (g2[rows], w, dx[rows]), len(g2), dx.size * w.shape[0])
+                dx = dx.reshape(g.shape[:-1] + (w.shape[1],))
+        if self.needs_input_grad[1]:
+            if one_sample:
+                dw = np.dot(g2.T, x2)
+            else:
+                dw = np.empty(w.shape, dtype=w.dtype)
+                g_t = g2.T
+                product(g_t, x2, dw, lambda rows: (g_t[rows], x2, dw[rows]), len(dw), dw.size * len(g2))
         if len(self.needs_input_grad) == 2:
             return dx, dw
         if not self.needs_input_grad[2]:
             return dx, dw, None
-        return dx, dw, g2[0].copy() if len(g2) == 1 else g2.sum(axis=0)
+        return dx, dw, g2[0].copy() if one_sample else g2.sum(axis=0)

@@ -15,47 +15,85 @@ this process (OpenBLAS, MKL, BLIS) and sets their thread counts. Where it finds 
 threads; MINIGRAD_WORKERS=1 in the environment asks for that too (to compare, or to rule
 the threads out when debugging).
 
-    def work(worker):                    # worker = 0 .. n-1; the calling thread is worker 0
-        for k in range(worker, len(chunks), n):
-            ...                          # chunk k, on this worker's core
-    run_on_workers(work, n)
+`blas_on_one_thread()` (called by process.tune) goes further and keeps the BLAS on one
+thread for good; the workers then are the only way a product uses several cores (fast
+Linear cuts its products in pieces for them). Why: after each multi-threaded product,
+OpenBLAS's own threads keep spinning for up to 2^28 cycles (~0.1 s) waiting for the next
+one, and a step of small layers never leaves them that long. The spinning thread takes a
+core from whatever runs next: the CIFAR net's conv layers ran 1.7x slower inside a training
+step than alone (2-core Xeon, batch 128: step 120 ms against 70 with the spinning cut short
+by OPENBLAS_THREAD_TIMEOUT=4, which OpenBLAS reads only when it is loaded).
+
+Workers claim their chunks in turn from a shared counter rather than by a fixed rule, so a
+worker whose core is busy with another process takes fewer of them instead of holding
+up the rest. The chunks are cut by the shapes alone and each one's result goes to its own
+place, so the bits do not depend on which worker took which chunk.
+
+    def work(worker, k):                 # chunk k, on worker `worker`'s core (0 .. n-1;
+        ...                              # the calling thread is worker 0)
+    for_each_chunk(work, len(chunks), n)
 """
 import contextlib
+import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _blas = None  # threadpoolctl's handle on the BLAS libraries, or False where there is none
+_cores = 1  # the BLAS's thread count when first seen (before blas_on_one_thread)
+_pinned = None  # threadpoolctl's limiter that keeps the BLAS on one thread, once asked
 _pool, _pool_size = None, 0
 _lock = threading.Lock()
 
 
 def _blas_libraries():
-    global _blas
+    global _blas, _cores
     if _blas is None:
         _blas = False
         if os.environ.get("MINIGRAD_WORKERS") != "1":
             import numpy  # noqa: F401  (loads its BLAS, so that threadpoolctl can find it)
-            from threadpoolctl import ThreadpoolController
+            ThreadpoolController = _threadpoolctl_controller()
 
             blas = ThreadpoolController().select(user_api="blas")
-            _blas = blas if blas.lib_controllers else False
+            if blas.lib_controllers:
+                _blas, _cores = blas, max(1, max(lib.num_threads for lib in blas.lib_controllers))
     return _blas
 
 
+def _threadpoolctl_controller():
+    """threadpoolctl's ThreadpoolController, imported without the environment variable its
+    import sets (KMP_DUPLICATE_LIB_OK, for Intel's OpenMP): minigrad changes only the
+    settings process.py lists."""
+    before = os.environ.get("KMP_DUPLICATE_LIB_OK")
+    from threadpoolctl import ThreadpoolController
+
+    if before is None:
+        os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
+    return ThreadpoolController
+
+
 def workers():
-    """How many workers `run_on_workers` should get: the BLAS's thread count (one per core
-    unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise), or 1 where the BLAS's
-    threads cannot be controlled."""
+    """How many workers `run_on_workers` should get: the BLAS's thread count as first seen
+    (one per core unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise), or 1 where
+    the BLAS's threads cannot be controlled."""
+    return _cores if _blas_libraries() else 1
+
+
+def blas_on_one_thread():
+    """Keep the BLAS on one thread from now on (the module docstring says why); True if it
+    could be done."""
+    global _pinned
     blas = _blas_libraries()
-    return max(1, max(lib.num_threads for lib in blas.lib_controllers)) if blas else 1
+    if blas and _pinned is None:
+        _pinned = blas.limit(limits=1)
+    return bool(blas)
 
 
 @contextlib.contextmanager
 def single_threaded_blas():
     """The BLAS on one thread inside the block (nothing changes where it cannot be found)."""
     blas = _blas_libraries()
-    if not blas:
+    if not blas or _pinned is not None:  # (pinned: on one thread already)
         yield
         return
     with blas.limit(limits=1):
@@ -73,12 +111,31 @@ def run_on_workers(work, n):
         return
     pool = _thread_pool(n - 1)
     with single_threaded_blas():
-        others = [pool.submit(work, worker) for worker in range(1, n)]
+        # each in a copy of the caller's context: NumPy's error state (np.errstate) is kept
+        # there, and a worker should warn, raise or stay silent as the caller asked
+        others = [pool.submit(contextvars.copy_context().run, work, worker) for worker in range(1, n)]
         try:
             work(0)
         finally:
             for future in others:
                 future.result()
+
+
+def for_each_chunk(work, chunks, n):
+    """Call work(worker, k) for k = 0 .. chunks-1 on n workers (`run_on_workers`), each
+    worker claiming the next chunk not yet taken when it is free."""
+    claims = iter(range(chunks))
+    claiming = threading.Lock()
+
+    def run(worker):
+        while True:
+            with claiming:
+                k = next(claims, None)
+            if k is None:
+                return
+            work(worker, k)
+
+    run_on_workers(run, min(n, chunks))
 
 
 def even_slices(size, pieces):

@@ -2,7 +2,7 @@
 
 `import minigrad` changes nothing in the process. A training script that wants the fast
 kernels' best speed calls ``minigrad.tune_process()`` once, before its first step (the
-examples and benchmarks do). With the fast kernels (the default) it changes two settings:
+examples and benchmarks do). With the fast kernels (the default) it changes three settings:
 
   OMP_WAIT_POLICY=PASSIVE     (environment; only if unset) OpenMP's worker threads, which run
       Numba's parallel loops, otherwise keep spinning for a while after each loop and steal
@@ -20,9 +20,15 @@ examples and benchmarks do). With the fast kernels (the default) it changes two 
       after a peak stays with the process, as in the caching allocators of the big
       frameworks. Linux with glibc only.
 
+  BLAS on one thread          (threadpoolctl; parallel.blas_on_one_thread) NumPy's matrix
+      products run on one thread each, and the fast kernels spread their work over the
+      cores with their own worker threads (parallel.py), which sleep between steps. OpenBLAS's
+      own threads, woken by every product that uses several, keep spinning for ~0.1 s after
+      it and slowed the conv layers of a CIFAR step by 1.7x.
+
 Settings that a library reads when it is loaded cannot be changed from here once minigrad
-(and so NumPy) is imported: OpenBLAS's OPENBLAS_THREAD_TIMEOUT is one; set it in the
-environment before Python starts if you want it.
+(and so NumPy) is imported: OpenBLAS's OPENBLAS_THREAD_TIMEOUT is one (the time its idle
+threads spin; with the BLAS on one thread none are woken).
 
 MINIGRAD_TUNE_PROCESS=0 in the environment makes tune_process() change nothing; so does
 choosing the reference kernels (they gain nothing from these settings). `tuned()` lists what
@@ -60,6 +66,10 @@ def tune():
             os.environ[name] = _applied[name] = value
     if tune_malloc():
         _applied["malloc"] = f"M_MMAP_MAX={MMAP_MAX}, M_TRIM_THRESHOLD={TRIM_THRESHOLD}"
+    from . import parallel
+
+    if parallel.workers() > 1 and parallel.blas_on_one_thread():
+        _applied["blas_threads"] = f"1 (the fast kernels' {parallel.workers()} workers share out the products)"
     return tuned()
 
 
