@@ -444,3 +444,22 @@ def test_linear_in_pieces_agrees_with_the_reference_and_gives_the_same_bits_on_a
         np.testing.assert_array_equal(y_other, y_fast)
         for other, fast in zip(grads_other, grads_fast):
             np.testing.assert_array_equal(other, fast)
+
+
+def test_conv2d_without_gradients_walks_smaller_chunks_with_the_same_result(monkeypatch):
+    # Inference takes chunks of inference_chunk_bytes (smaller buffers); same values as the
+    # reference and as one whole-batch chunk.
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((7, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    counts = []
+    original = parallel.for_each_chunk
+    monkeypatch.setattr(parallel, "for_each_chunk", lambda work, chunks, n: (counts.append(chunks), original(work, chunks, n))[1])
+    monkeypatch.setattr(fast_conv.Conv2d, "direct_max_field", 0)  # the column path
+    results = {}
+    for name, inference_bytes, mode in (("small", 2 * 18 * 18 * 8, "fast"), ("whole", 1 << 30, "fast"), ("ref", 0, "reference")):
+        monkeypatch.setattr(fast_conv.Conv2d, "inference_chunk_bytes", max(inference_bytes, 1))
+        with mg.use_kernels(mode), mg.no_grad():
+            results[name] = mg.conv2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), padding=1).numpy()
+    assert counts[0] > 2 and counts[1] == 2  # (the fewest there are: an even number)
+    np.testing.assert_allclose(results["small"], results["ref"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(results["small"], results["whole"])

@@ -8,26 +8,44 @@ is done (or at once, when no backward will come).
     buffer = workspace.take((rows, cols), np.float32, np)   # uninitialised, like np.empty
     ...
     workspace.give(buffer)                                   # may be handed out again
+
+A request is served by the smallest free buffer that is large enough (the front of it,
+reshaped), so that layers of different shapes share buffers instead of each keeping its
+own: the CIFAR net's third conv layer reuses its second's, one set of buffers for the step.
 """
-_free = {}
-MAX_PER_KEY = 4
+_free = {}  # (dtype, array module) -> free flat buffers
+_lent = {}  # id(array handed out) -> (that array, the flat buffer it is the front of)
+MAX_FREE = 8  # free buffers kept per dtype: the largest
 
 
-def _key(shape, dtype, xp):
-    return (tuple(shape), str(dtype), xp.__name__)
+def _key(dtype, xp):
+    return (str(xp.dtype(dtype)), xp.__name__)
 
 
 def take(shape, dtype, xp):
-    stack = _free.get(_key(shape, dtype, xp))
-    if stack:
-        return stack.pop()
-    return xp.empty(shape, dtype=dtype)
+    size = 1
+    for length in shape:
+        size *= length
+    free = _free.get(_key(dtype, xp), [])
+    fitting = [k for k, buffer in enumerate(free) if buffer.size >= size]
+    if fitting:
+        buffer = free.pop(min(fitting, key=lambda k: free[k].size))
+    else:
+        buffer = xp.empty(size, dtype=dtype)
+    array = buffer[:size].reshape(shape)
+    _lent[id(array)] = (array, buffer)
+    return array
 
 
 def give(array):
     if array is None:
         return
-    xp = __import__(type(array).__module__.split(".")[0])
-    stack = _free.setdefault(_key(array.shape, array.dtype, xp), [])
-    if len(stack) < MAX_PER_KEY and not any(a is array for a in stack):
-        stack.append(array)
+    lent = _lent.pop(id(array), None)
+    if lent is None or lent[0] is not array:  # not one of ours (or given back twice)
+        return
+    buffer = lent[1]
+    xp = __import__(type(buffer).__module__.split(".")[0])
+    free = _free.setdefault(_key(buffer.dtype, xp), [])
+    free.append(buffer)
+    if len(free) > MAX_FREE:
+        free.pop(min(range(len(free)), key=lambda k: free[k].size))
