@@ -415,27 +415,29 @@ def test_linear_of_one_sample_agrees_with_the_reference(bias):
         np.testing.assert_allclose(fast, reference, rtol=1e-13)
 
 
-@given(leading=st.sampled_from([(9,), (3, 5), (2, 2, 3)]), features=st.integers(1, 6), outputs=st.integers(1, 7),
+@given(leading=st.sampled_from([(9,), (3, 5), (2, 2, 3)]), features=st.integers(1, 6), outputs=st.integers(1, 20),
        bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_linear_in_pieces_agrees_with_the_reference_and_gives_the_same_bits_on_any_worker_count(
         leading, features, outputs, bias, seed):
-    # Pieces of a few multiply-adds, so that even these small products are cut (y and dx by
-    # rows, dW by its rows); 1-3 workers take them. Same bits whoever ran which piece.
+    # Pieces of a few multiply-adds and rows, so that even these small products are cut (by
+    # rows, or by columns where there are more outputs than samples); 1-3 workers take them.
+    # Same bits whoever ran which piece.
     rng = np.random.default_rng(seed)
     x, w, b = rng.standard_normal(leading + (features,)), rng.standard_normal((outputs, features)), rng.standard_normal(outputs)
     arrays = (x, w, b) if bias else (x, w)
     upstream = rng.standard_normal(leading + (outputs,))
-    original = fast_linear.PIECE_WORK, parallel.workers
+    original = fast_linear.PIECE_WORK, fast_linear.MIN_SIDE, parallel.workers
     results = []
     try:
-        fast_linear.PIECE_WORK = 4
+        fast_linear.PIECE_WORK, fast_linear.MIN_SIDE = 4, 1
         rows = x.size // features
-        assert len(fast_linear.pieces(rows, rows * features * outputs)) == min(rows, 16, rows * features * outputs // 4)
+        assert len(fast_linear.pieces(max(rows, outputs), rows * features * outputs)) == \
+            min(max(rows, outputs), 16, rows * features * outputs // 4)
         for workers in (1, 2, 3):
             parallel.workers = lambda: workers
             results.append(run_both(mg.linear, *arrays, upstream=upstream))
     finally:
-        fast_linear.PIECE_WORK, parallel.workers = original
+        fast_linear.PIECE_WORK, fast_linear.MIN_SIDE, parallel.workers = original
     (y_ref, grads_ref), (y_fast, grads_fast) = results[0]
     np.testing.assert_allclose(y_fast, y_ref, rtol=1e-12, atol=1e-12)
     for fast, reference in zip(grads_fast, grads_ref):
@@ -463,3 +465,27 @@ def test_conv2d_without_gradients_walks_smaller_chunks_with_the_same_result(monk
     assert counts[0] > 2 and counts[1] == 2  # (the fewest there are: an even number)
     np.testing.assert_allclose(results["small"], results["ref"], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(results["small"], results["whole"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, axis", [((3, 7, 20000), 2), ((300, 1000), -1), ((40, 30, 500), 1)])
+def test_large_softmax_in_pieces_gives_the_references_bits_on_any_worker_count(dtype, shape, axis, monkeypatch):
+    # Rows in cache-sized pieces, each through the reference's own NumPy steps: the same bits,
+    # whoever ran them. (An axis other than the last runs the reference itself.)
+    from minigrad.fast import softmax as fast_softmax
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    upstream = rng.standard_normal(shape).astype(dtype)
+    assert x.size >= fast_softmax.MIN_SIZE
+    results = []
+    for mode, workers in (("reference", 1), ("fast", 1), ("fast", 2), ("fast", 3)):
+        monkeypatch.setattr(parallel, "workers", lambda: workers)
+        with mg.use_kernels(mode):
+            t = mg.tensor(x, requires_grad=True)
+            y = mg.softmax(t, axis=axis)
+            y.backward(upstream)
+            results.append((y.numpy(), t.grad.numpy()))
+    for y, dx in results[1:]:
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(dx, results[0][1])

@@ -3,6 +3,7 @@
 minigrad/ops/ is the math: each op's forward and backward as plain array code. This package
 holds what makes some of those ops fast: Numba loops for im2col/col2im, pooling, batch norm,
 the activations' backward passes, dropout, and a small batch's log_softmax and nll_loss;
+linear layers and large softmaxes cut into pieces for the cores;
 direct convolution loops; chunks of a batch run on worker threads with reused buffers; CuPy
 kernels for im2col on the GPU; and the process settings they want (process.py). Each fast
 op is a *twin* of a reference op: a subclass of its Function with the same inputs and
@@ -84,11 +85,13 @@ def _table_for(kind):
     numpy_array = fast and kind.__module__ == "numpy"
     on_cpu = numpy_array and numba_available()  # the CPU twins are Numba loops...
     table = {}
-    if numpy_array:  # ...but Linear's, plain NumPy, runs wherever NumPy does
+    if numpy_array:  # ...but Linear's and Softmax's, plain NumPy, run wherever NumPy does
+        from ..ops.activation import Softmax
         from ..ops.linear import Linear
-        from . import linear as fast_linear
+        from . import linear as fast_linear, softmax as fast_softmax
 
         table[Linear] = fast_linear.Linear
+        table[Softmax] = fast_softmax.Softmax
     if on_gpu or on_cpu:
         from ..ops import activation, batchnorm, conv, pooling
         from . import conv as fast_conv  # its CuPy or Numba kernels load when an array of theirs arrives

@@ -3,15 +3,17 @@ cores, or picked for one sample at a time.
 
 Many samples: with the process tuned (process.py) NumPy's products run on one thread, so a
 large product is cut in pieces that the workers (parallel.py) take in turn, each piece one
-product into its own rows of the result:
+product into its own block of the result: a block of its rows (row r of x Wᵀ reads row r of
+x only) or, where the result has more columns than rows (64 samples into 16,000 words), a
+block of its columns (column k reads row k of W only):
 
-    y  = x Wᵀ + b    pieces of x's rows        (row r of y reads row r of x only)
-    dx = g W         pieces of g's rows
-    dW = gᵀ x        pieces of dW's rows: dW[a:b] = g[:, a:b]ᵀ x   (all samples, some outputs)
+    y  = x Wᵀ + b    y[a:b] = x[a:b] Wᵀ,   or  y[:, a:b] = x W[a:b]ᵀ
+    dx = g W         the same cuts of g's rows or W's columns
+    dW = gᵀ x        dW[a:b] = g[:, a:b]ᵀ x   (all samples, some outputs)
 
 No piece sums another's result, and how many pieces there are follows the shapes alone, so
-the bits are the same on any number of cores. Small products stay whole: a piece must be
-worth handing to a thread.
+the bits are the same on any number of cores. Small and thin products stay whole: a piece
+must be worth handing to a thread, and at least MIN_SIDE rows or columns wide.
 
 One sample (the surname RNN as the homework trains it, x of shape (1, in)): each product
 is a matrix-vector product or an outer product, and NumPy's overhead is most of the time:
@@ -31,22 +33,30 @@ from . import parallel
 #: above the cost of handing it to a worker thread.
 PIECE_WORK = 1 << 23
 MAX_PIECES = 16
+#: Rows or columns per piece (at least): thinner products run far below the BLAS's best
+#: (a 4-row piece of the GEC model's output layer, 64 x 256 by 256 x 16000, ran 8x slower).
+MIN_SIDE = 64
 
 
-def pieces(rows, work):
-    """Slices of range(rows) for a product of ``work`` multiply-adds: by the shapes alone."""
-    return parallel.even_slices(rows, max(1, min(MAX_PIECES, rows, work // PIECE_WORK)))
+def pieces(length, work):
+    """Slices of range(length) for a product of ``work`` multiply-adds: by the shapes alone."""
+    return parallel.even_slices(length, max(1, min(MAX_PIECES, length // MIN_SIDE, work // PIECE_WORK)))
 
 
-def product(a, b, out, split_rows, row_count, work):
-    """out = a @ b, in pieces of rows: split_rows(piece) gives (a's piece, b's piece, out's piece)."""
-    chunks = pieces(row_count, work)
+def product(a, b, out):
+    """out = a @ b (2-D), in pieces of out's rows or of its columns, whichever are more: each
+    piece one product into its own block of out."""
+    (rows, inner), columns = a.shape, b.shape[1]
+    by_rows = rows >= columns
+    chunks = pieces(rows if by_rows else columns, rows * inner * columns)
     if len(chunks) == 1:
         return np.matmul(a, b, out=out)
 
     def run(worker, k):
-        a_piece, b_piece, out_piece = split_rows(chunks[k])
-        np.matmul(a_piece, b_piece, out=out_piece)
+        if by_rows:
+            np.matmul(a[chunks[k]], b, out=out[chunks[k]])
+        else:
+            np.matmul(a, b[:, chunks[k]], out=out[:, chunks[k]])
 
     parallel.for_each_chunk(run, len(chunks), parallel.workers())
     return out
@@ -65,8 +75,7 @@ class Linear(ReferenceLinear):
         self.save_for_backward(x, w)
         x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         y = np.empty((len(x2), w.shape[0]), dtype=x.dtype)
-        w_t = w.T
-        product(x2, w_t, y, lambda rows: (x2[rows], w_t, y[rows]), len(x2), y.size * w.shape[1])
+        product(x2, w.T, y)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],))
@@ -86,15 +95,14 @@ class Linear(ReferenceLinear):
                 dx = np.dot(g, w)
             else:
                 dx = np.empty((len(g2), w.shape[1]), dtype=w.dtype)
-                product(g2, w, dx, lambda rows: (g2[rows], w, dx[rows]), len(g2), dx.size * w.shape[0])
+                product(g2, w, dx)
                 dx = dx.reshape(g.shape[:-1] + (w.shape[1],))
         if self.needs_input_grad[1]:
             if one_sample:
                 dw = np.dot(g2.T, x2)
             else:
                 dw = np.empty(w.shape, dtype=w.dtype)
-                g_t = g2.T
-                product(g_t, x2, dw, lambda rows: (g_t[rows], x2, dw[rows]), len(dw), dw.size * len(g2))
+                product(g2.T, x2, dw)
         if len(self.needs_input_grad) == 2:
             return dx, dw
         if not self.needs_input_grad[2]:
