@@ -54,16 +54,25 @@ class Corrector(nn.Module):
     def step(self, previous_words, state, feed, states, mask):
         """One decoder step -> (word scores (B, V), attention (B, S) or None, gate (B, 1) or None,
         new state, attentional vector (fed to the next step))."""
+        weights, gate, state, attentional = self.step_without_scores(previous_words, state, feed, states, mask)
+        return self.word_scores(attentional), weights, gate, state, attentional
+
+    def step_without_scores(self, previous_words, state, feed, states, mask):
+        """One decoder step up to its attentional vector -> (attention (B, S) or None, gate
+        (B, 1) or None, new state, attentional vector (B, H))."""
         e = self.embedding(previous_words)
         h, c = self.decoder(ops.concatenate([e, feed], axis=1), state)
         context, weights = self.attention(h.unsqueeze(1), states, mask, need_weights=self.copy)
         context = context.squeeze(1)
         attentional = ops.tanh(self.combine(ops.concatenate([h, context], axis=1)))
-        scores = self.out(self.dropout(attentional))
         if not self.copy:
-            return scores, None, None, (h, c), attentional
+            return None, None, (h, c), attentional
         gate = ops.sigmoid(self.gate(ops.concatenate([attentional, context, e], axis=1)))
-        return scores, weights.squeeze(1), gate, (h, c), attentional
+        return weights.squeeze(1), gate, (h, c), attentional
+
+    def word_scores(self, attentional):
+        """Scores over the vocabulary of attentional vectors (..., H) -> (..., V)."""
+        return self.out(self.dropout(attentional))
 
     def initial_feed(self, states):
         xp = get_array_module(states.data)
@@ -83,20 +92,25 @@ def batch_loss(model, batch, scheduled_sampling=0.0, rng=None, label_smoothing=0
     states, mask, state = model.encode(batch["src"], batch["src_len"], batch.get("ngrams"))
     feed = model.initial_feed(states)
     decoder_in, steps = batch["decoder_in"], batch["decoder_in"].shape[1]
-    all_scores, all_weights, all_gates = [], [], []
+    all_scores, all_weights, all_gates, all_attentional = [], [], [], []
     previous = decoder_in[:, 0]
     for t in range(steps):
-        scores, weights, gate, state, feed = model.step(previous, state, feed, states, mask)
-        all_scores.append(scores)
+        weights, gate, state, feed = model.step_without_scores(previous, state, feed, states, mask)
+        all_attentional.append(feed)
         all_weights.append(weights)
         all_gates.append(gate)
         if t + 1 < steps:
             previous = decoder_in[:, t + 1]
             if scheduled_sampling > 0:  # feed the model's own guess instead of the truth, sometimes
+                scores = model.word_scores(feed)
+                all_scores.append(scores)
                 guess = scores.data.argmax(axis=1)
                 use_guess = xp.asarray(rng.random(len(guess)) < scheduled_sampling) & (previous != PAD)
                 previous = xp.where(use_guess, guess, previous)
-    scores = ops.stack(all_scores, axis=1)  # (B, T, V)
+    if len(all_scores) == steps - 1:  # (scheduled sampling scored every step but the last)
+        scores = ops.stack(all_scores + [model.word_scores(all_attentional[-1])], axis=1)  # (B, T, V)
+    else:  # every step's scores at once: one product with the output layer, not one a step
+        scores = model.word_scores(ops.stack(all_attentional, axis=1))  # (B, T, V)
     tgt_ext = batch["tgt_ext"]
     if not model.copy:
         if edit_weight != 1.0 or per_sentence:

@@ -64,9 +64,8 @@ class Corrector(nn.Module):
         context, weights = self.attention(h.unsqueeze(1), states, mask)
         context = context.squeeze(1)
         attentional = torch.tanh(self.combine(torch.cat([h, context], dim=1)))
-        scores = self.out(self.dropout(attentional))
         gate = torch.sigmoid(self.gate(torch.cat([attentional, context, e], dim=1)))
-        return scores, weights.squeeze(1), gate, (h, c), attentional
+        return weights.squeeze(1), gate, (h, c), attentional
 
 
 def batch_loss(model, batch):
@@ -76,13 +75,14 @@ def batch_loss(model, batch):
     states, mask, state = model.encode(src, batch["src_len"])
     feed = states.new_zeros((states.shape[0], states.shape[2]))
     decoder_in = batch["decoder_in"]
-    all_scores, all_weights, all_gates = [], [], []
+    all_attentional, all_weights, all_gates = [], [], []
     for t in range(decoder_in.shape[1]):
-        scores, weights, gate, state, feed = model.step(decoder_in[:, t], state, feed, states, mask)
-        all_scores.append(scores)
+        weights, gate, state, feed = model.step(decoder_in[:, t], state, feed, states, mask)
+        all_attentional.append(feed)
         all_weights.append(weights)
         all_gates.append(gate)
-    scores, weights, gates = torch.stack(all_scores, 1), torch.stack(all_weights, 1), torch.stack(all_gates, 1)
+    scores = model.out(model.dropout(torch.stack(all_attentional, 1)))  # every step's at once, as ours
+    weights, gates = torch.stack(all_weights, 1), torch.stack(all_gates, 1)
     real = tgt_ext != PAD
     in_vocab = tgt_ext < model.vocab_size
     vocab_ids = torch.where(in_vocab, tgt_ext, torch.full_like(tgt_ext, UNK))
