@@ -489,3 +489,17 @@ def test_large_softmax_in_pieces_gives_the_references_bits_on_any_worker_count(d
     for y, dx in results[1:]:
         np.testing.assert_array_equal(y, results[0][0])
         np.testing.assert_array_equal(dx, results[0][1])
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((5, 1, 7), (5, 7, 4)), ((5, 3, 7), (5, 7, 1)), ((1, 6), (2, 6, 3)),
+                                              ((2, 4, 1, 3), (4, 3, 5)), ((3, 1, 4), (3, 4, 1))])
+def test_matmul_backward_of_single_rows_and_columns_agrees_with_the_reference(a_shape, b_shape):
+    # Outer products (inner dimension 1) by broadcasting; broadcast batch axes still summed.
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    upstream = rng.standard_normal(np.broadcast_shapes(a_shape[:-2], b_shape[:-2]) + (a_shape[-2], b_shape[-1]))
+    (y_ref, grads_ref), (y_fast, grads_fast) = run_both(lambda x, y: x @ y, a, b, upstream=upstream)
+    np.testing.assert_array_equal(y_fast, y_ref)
+    for fast, reference in zip(grads_fast, grads_ref):
+        assert fast.shape == reference.shape
+        np.testing.assert_allclose(fast, reference, rtol=1e-14, atol=1e-15)

@@ -57,10 +57,11 @@ class Corrector(nn.Module):
         weights, gate, state, attentional = self.step_without_scores(previous_words, state, feed, states, mask)
         return self.word_scores(attentional), weights, gate, state, attentional
 
-    def step_without_scores(self, previous_words, state, feed, states, mask):
+    def step_without_scores(self, previous_words, state, feed, states, mask, embedded=None):
         """One decoder step up to its attentional vector -> (attention (B, S) or None, gate
-        (B, 1) or None, new state, attentional vector (B, H))."""
-        e = self.embedding(previous_words)
+        (B, 1) or None, new state, attentional vector (B, H)). ``embedded``: the previous
+        words' vectors, where the caller looked them up already."""
+        e = self.embedding(previous_words) if embedded is None else embedded
         h, c = self.decoder(ops.concatenate([e, feed], axis=1), state)
         context, weights = self.attention(h.unsqueeze(1), states, mask, need_weights=self.copy)
         context = context.squeeze(1)
@@ -94,8 +95,12 @@ def batch_loss(model, batch, scheduled_sampling=0.0, rng=None, label_smoothing=0
     decoder_in, steps = batch["decoder_in"], batch["decoder_in"].shape[1]
     all_scores, all_weights, all_gates, all_attentional = [], [], [], []
     previous = decoder_in[:, 0]
+    # teacher forcing knows every step's previous word: one look-up for all (one gradient
+    # of the embedding table in backward instead of one a step)
+    embedded = model.embedding(decoder_in) if scheduled_sampling == 0 else None
     for t in range(steps):
-        weights, gate, state, feed = model.step_without_scores(previous, state, feed, states, mask)
+        weights, gate, state, feed = model.step_without_scores(previous, state, feed, states, mask,
+                                                               None if embedded is None else embedded[:, t])
         all_attentional.append(feed)
         all_weights.append(weights)
         all_gates.append(gate)

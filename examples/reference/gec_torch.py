@@ -58,8 +58,7 @@ class Corrector(nn.Module):
         c0 = self.bridge_c(torch.cat([c[0], c[1]], dim=1))
         return states, mask, (h0, c0)
 
-    def step(self, previous_words, state, feed, states, mask):
-        e = self.embedding(previous_words)
+    def step(self, e, state, feed, states, mask):
         h, c = self.decoder(torch.cat([e, feed], dim=1), state)
         context, weights = self.attention(h.unsqueeze(1), states, mask)
         context = context.squeeze(1)
@@ -76,8 +75,9 @@ def batch_loss(model, batch):
     feed = states.new_zeros((states.shape[0], states.shape[2]))
     decoder_in = batch["decoder_in"]
     all_attentional, all_weights, all_gates = [], [], []
+    embedded = model.embedding(decoder_in)  # every step's previous word at once, as ours
     for t in range(decoder_in.shape[1]):
-        weights, gate, state, feed = model.step(decoder_in[:, t], state, feed, states, mask)
+        weights, gate, state, feed = model.step(embedded[:, t], state, feed, states, mask)
         all_attentional.append(feed)
         all_weights.append(weights)
         all_gates.append(gate)

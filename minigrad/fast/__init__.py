@@ -85,13 +85,15 @@ def _table_for(kind):
     numpy_array = fast and kind.__module__ == "numpy"
     on_cpu = numpy_array and numba_available()  # the CPU twins are Numba loops...
     table = {}
-    if numpy_array:  # ...but Linear's and Softmax's, plain NumPy, run wherever NumPy does
+    if numpy_array:  # ...but these, plain NumPy, run wherever NumPy does
         from ..ops.activation import Softmax
+        from ..ops.linalg import MatMul
         from ..ops.linear import Linear
-        from . import linear as fast_linear, softmax as fast_softmax
+        from . import linear as fast_linear, matmul as fast_matmul, softmax as fast_softmax
 
         table[Linear] = fast_linear.Linear
         table[Softmax] = fast_softmax.Softmax
+        table[MatMul] = fast_matmul.MatMul
     if on_gpu or on_cpu:
         from ..ops import activation, batchnorm, conv, pooling
         from . import conv as fast_conv  # its CuPy or Numba kernels load when an array of theirs arrives
