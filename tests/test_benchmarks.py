@@ -34,3 +34,32 @@ def test_layers_benchmark_prints_its_table():
 def test_alternate_benchmark_compares_trees():
     out = run("alternate.py", "--rounds", "1", "--steps", "2", "--also", f"same={ROOT}")
     assert "this tree" in out and "same" in out
+
+
+@needs_torch
+def test_models_benchmark_times_the_grammar_corrector():
+    out = run("models.py", "--only", "gec_train", "--repeats", "1", "--batch", "4")
+    assert "gec_train" in out and "pairs/s" in out
+
+
+@needs_torch
+def test_roof_counts_the_cifar_steps_flops_as_pytorch_does_and_prints_its_table():
+    # The GFLOP/s in benchmarks/README.md divide this count by the step's time: PyTorch's own
+    # FLOP counter, on its twin of the net, must agree (forward, backward, no input gradient).
+    import importlib.util
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sys.path.insert(0, os.path.join(ROOT, "examples", "reference"))
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from cifar10_cnn_torch import cifar_cnn
+
+    spec = importlib.util.spec_from_file_location("roof", os.path.join(ROOT, "benchmarks", "roof.py"))
+    roof = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roof)
+    model = cifar_cnn()
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(6, 3, 32, 32)).sum().backward()
+    assert roof.step_flops(6) == counter.get_total_flops()
+    out = run("roof.py", "--batch", "4", "--repeats", "1")
+    assert "GEMM roof" in out and "of roof" in out
