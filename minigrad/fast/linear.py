@@ -72,6 +72,8 @@ class Linear(ReferenceLinear):
             if b is not None:
                 y += b
             return y[None]
+        if x.size * w.shape[0] < 2 * PIECE_WORK:  # too small to cut: the reference's product
+            return super().forward(x, w, b)
         self.save_for_backward(x, w)
         x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         y = np.empty((len(x2), w.shape[0]), dtype=x.dtype)
@@ -84,11 +86,11 @@ class Linear(ReferenceLinear):
         if not isinstance(g, np.ndarray):  # a tensor (create_graph): the reference's lines build the graph
             return super().backward(g)
         x, w = self.saved_tensors
-        if g.dtype != w.dtype:
-            return super().backward(g)
+        one_sample = g.size == g.shape[-1]
+        if g.dtype != w.dtype or (not one_sample and g.size * w.shape[1] < 2 * PIECE_WORK):
+            return super().backward(g)  # (too small to cut: the reference's products)
         g2 = np.ascontiguousarray(g).reshape(-1, g.shape[-1])
         x2 = x.reshape(-1, x.shape[-1])
-        one_sample = len(g2) == 1
         dx = dw = None
         if self.needs_input_grad[0]:
             if one_sample:
