@@ -1,7 +1,9 @@
-"""Plant bugs in the training harness one at a time and check that the suite catches each
-(the way the suite's strength is measured). Not a test module: run it by hand,
+"""Plant bugs in the training harness and in the fast room one at a time and check that the
+suite catches each (the way the suite's strength is measured). Not a test module: run it by
+hand,
 
-    python tests/planted_bugs.py
+    python tests/planted_bugs.py            # every bug
+    python tests/planted_bugs.py fast       # the fast room's only (a minute)
 
 Each line: 'caught' or 'MISSED', the file and the line changed. The tree is restored after
 each bug (the files are rewritten as they were, whatever happens).
@@ -38,10 +40,29 @@ BUGS = [  # (file, the right line, the planted bug)
      'v = xp.maximum(state["max_exp_avg_sq"], v)'),
 ]
 
+FAST_TESTS = ["tests/test_fast_kernels.py", "tests/test_parallel.py", "tests/test_workspace.py",
+              "tests/test_process.py", "tests/test_reference_scripts.py"]
+FAST_BUGS = [  # the fast room's kernels and the GEC model that its benchmark times
+    ("minigrad/fast/parallel.py", "            work(worker, k)\n", "            work(worker, k)\n            return\n"),
+    ("minigrad/fast/linear.py", "np.matmul(a, b[:, chunks[k]], out=out[:, chunks[k]])",
+     "np.matmul(a, b[:, chunks[0]], out=out[:, chunks[k]])"),
+    ("minigrad/fast/softmax.py", "np.subtract(part_g, gy.sum(axis=-1, keepdims=True), out=gy)",
+     "np.subtract(part_g, gy.mean(axis=-1, keepdims=True), out=gy)"),
+    ("minigrad/fast/matmul.py", "_product(g, swap_last_axes(b))", "_product(g, b)"),
+    ("minigrad/fast/workspace.py", "buffer = free.pop(min(fitting, key=lambda k: free[k].size))",
+     "buffer = free[min(fitting, key=lambda k: free[k].size)]"),
+    ("minigrad/fast/process.py", "if parallel.workers() > 1 and parallel.blas_on_one_thread():", "if False:"),
+    ("minigrad/fast/conv.py", "chunk_bytes = self.chunk_bytes if any(self.needs_input_grad) else self.inference_chunk_bytes",
+     "chunk_bytes = self.chunk_bytes"),
+    ("examples/gec/model.py", "None if embedded is None else embedded[:, t])", "None if embedded is None else embedded[:, t - 1])"),
+]
 
-def main():
+
+def main(which="all"):
     missed = 0
-    for path, right, wrong in BUGS:
+    bugs = [(*bug, TESTS) for bug in BUGS] if which == "all" else []
+    bugs += [(*bug, FAST_TESTS) for bug in FAST_BUGS]
+    for path, right, wrong, tests in bugs:
         file = ROOT / path
         text = file.read_text()
         if right not in text:
@@ -50,7 +71,7 @@ def main():
             continue
         try:
             file.write_text(text.replace(right, wrong, 1))
-            result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *TESTS],
+            result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
                                     cwd=ROOT, capture_output=True, text=True)
         finally:
             file.write_text(text)
@@ -61,4 +82,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(*sys.argv[1:2]))
