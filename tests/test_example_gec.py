@@ -202,3 +202,23 @@ def test_cli_trains_evaluates_and_corrects(tmp_path, monkeypatch, capsys):
     assert model.ngram_buckets == 512 and model.embedding.embedding_dim == 16
     cli.main(["correct", "She go to scool every days .", "--out", str(tuned), "--beam", "1"])
     assert "->" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_scheduled_sampling_scores_step_by_step_and_agrees_with_teacher_forcing(copy):
+    # Teacher forcing scores every step at once; scheduled sampling scores each step as it goes
+    # (it needs the guesses). With a sampling probability too small to ever draw, the two feed
+    # the same words: the same loss and gradients. With probability 1 the guesses are fed.
+    model, vocab = tiny_model(copy, dtype=np.float64)
+    batch = batches.make_batch(PAIRS, vocab)
+    results = []
+    for probability in (0.0, 1e-12, 1.0):
+        model.zero_grad()
+        loss = corrector.batch_loss(model, batch, scheduled_sampling=probability, rng=np.random.default_rng(0))
+        loss.backward()
+        results.append((loss.item(), [p.grad.numpy().copy() for p in model.parameters()]))
+    (forced, forced_grads), (rare, rare_grads), (always, _) = results
+    np.testing.assert_allclose(rare, forced, rtol=1e-12)
+    for a, b in zip(rare_grads, forced_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert np.isfinite(always) and abs(always - forced) > 1e-6
