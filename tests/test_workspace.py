@@ -34,3 +34,19 @@ def test_an_array_that_is_not_the_pools_is_ignored():
     workspace._free.clear()
     workspace.give(np.empty(10, np.float32))
     assert workspace._free == {}
+
+
+def test_a_buffer_never_given_back_is_freed_like_any_array():
+    # (a graph dropped before its backward keeps its conv columns until then, no longer)
+    import gc
+    import weakref
+
+    workspace._free.clear()
+    lent = workspace.take((1000,), np.float32, np)
+    flat = lent.base
+    while flat.base is not None:
+        flat = flat.base
+    alive = weakref.ref(flat)
+    del lent, flat
+    gc.collect()
+    assert alive() is None

@@ -12,9 +12,13 @@ is done (or at once, when no backward will come).
 A request is served by the smallest free buffer that is large enough (the front of it,
 reshaped), so that layers of different shapes share buffers instead of each keeping its
 own: the CIFAR net's third conv layer reuses its second's, one set of buffers for the step.
+The pool holds only its free buffers: one lent and never given back (a graph dropped
+before its backward) is freed like any array.
 """
+import weakref
+
 _free = {}  # (dtype, array module) -> free flat buffers
-_lent = {}  # id(array handed out) -> (that array, the flat buffer it is the front of)
+_made = weakref.WeakValueDictionary()  # id -> each flat buffer this pool made (while it lives)
 MAX_FREE = 8  # free buffers kept per dtype: the largest
 
 
@@ -32,20 +36,22 @@ def take(shape, dtype, xp):
         buffer = free.pop(min(fitting, key=lambda k: free[k].size))
     else:
         buffer = xp.empty(size, dtype=dtype)
-    array = buffer[:size].reshape(shape)
-    _lent[id(array)] = (array, buffer)
-    return array
+        _made[id(buffer)] = buffer
+    return buffer[:size].reshape(shape)
 
 
 def give(array):
     if array is None:
         return
-    lent = _lent.pop(id(array), None)
-    if lent is None or lent[0] is not array:  # not one of ours (or given back twice)
+    buffer = array
+    while buffer.base is not None:  # the view's flat buffer
+        buffer = buffer.base
+    if _made.get(id(buffer)) is not buffer:  # not one of ours
         return
-    buffer = lent[1]
     xp = __import__(type(buffer).__module__.split(".")[0])
     free = _free.setdefault(_key(buffer.dtype, xp), [])
+    if any(other is buffer for other in free):  # given back twice
+        return
     free.append(buffer)
     if len(free) > MAX_FREE:
         free.pop(min(range(len(free)), key=lambda k: free[k].size))
