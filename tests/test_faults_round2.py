@@ -96,11 +96,17 @@ def npy_bytes(array):
     return buffer.getvalue()
 
 
+def write_signed_structure(path, meta):
+    """A checkpoint of no arrays whose structure (JSON bytes) is ``meta``, with a valid digest:
+    only the structure itself can be wrong."""
+    digest = checkpoint._digest(meta, [])
+    write_npz(path, {"__meta__": npy_bytes(np.frombuffer(meta, np.uint8)),
+                     "__sha256__": npy_bytes(np.frombuffer(digest.encode(), np.uint8))})
+
+
 def test_json_nested_deep_is_refused(tmp_path):
     meta = ('{"format": "minigrad-checkpoint", "version": 1, "content": ' + "[" * 5000 + "]" * 5000 + "}").encode()
-    digest = checkpoint._digest(meta, [])
-    write_npz(tmp_path / "deep.npz", {"__meta__": npy_bytes(np.frombuffer(meta, np.uint8)),
-                                      "__sha256__": npy_bytes(np.frombuffer(digest.encode(), np.uint8))})
+    write_signed_structure(tmp_path / "deep.npz", meta)
     with pytest.raises(CheckpointError, match="deep.npz: .*(nested too deeply|malformed)"):
         checkpoint.load(tmp_path / "deep.npz")
 
@@ -253,9 +259,7 @@ def test_a_names_model_that_declares_other_sizes_is_refused_before_it_is_built(t
 def test_the_json_of_a_checkpoint_is_not_trusted_to_name_arrays(tmp_path):
     """A reference to an array that is not there is a CheckpointError, not an IndexError."""
     meta = json.dumps({"format": "minigrad-checkpoint", "version": 1, "content": {"__array__": 7}}).encode()
-    digest = checkpoint._digest(meta, [])
-    write_npz(tmp_path / "ref.npz", {"__meta__": npy_bytes(np.frombuffer(meta, np.uint8)),
-                                     "__sha256__": npy_bytes(np.frombuffer(digest.encode(), np.uint8))})
+    write_signed_structure(tmp_path / "ref.npz", meta)
     with pytest.raises(CheckpointError, match="ref.npz: corrupt checkpoint: its structure is malformed"):
         checkpoint.load(tmp_path / "ref.npz")
 

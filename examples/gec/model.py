@@ -112,7 +112,7 @@ def batch_loss(model, batch, scheduled_sampling=0.0, rng=None, label_smoothing=0
                 guess = scores.data.argmax(axis=1)
                 use_guess = xp.asarray(rng.random(len(guess)) < scheduled_sampling) & (previous != PAD)
                 previous = xp.where(use_guess, guess, previous)
-    if len(all_scores) == steps - 1:  # (scheduled sampling scored every step but the last)
+    if scheduled_sampling > 0:  # every step but the last was scored for its guess
         scores = ops.stack(all_scores + [model.word_scores(all_attentional[-1])], axis=1)  # (B, T, V)
     else:  # every step's scores at once: one product with the output layer, not one a step
         scores = model.word_scores(ops.stack(all_attentional, axis=1))  # (B, T, V)
