@@ -503,3 +503,39 @@ def test_matmul_backward_of_single_rows_and_columns_agrees_with_the_reference(a_
     for fast, reference in zip(grads_fast, grads_ref):
         assert fast.shape == reference.shape
         np.testing.assert_allclose(fast, reference, rtol=1e-14, atol=1e-15)
+
+
+@given(case=st.sampled_from(["linear rows", "linear columns", "softmax", "matmul outer a", "matmul outer b"]),
+       batch=st.integers(1, 4), size=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
+def test_the_new_fast_twins_pass_gradcheck_on_their_own_paths(case, batch, size, seed):
+    # The fast paths' thresholds lowered so that small float64 inputs take them: Linear cut in
+    # pieces, Softmax in pieces of rows, MatMul's outer products by broadcasting.
+    from minigrad.fast import softmax as fast_softmax
+
+    lowered = [(fast_linear, "PIECE_WORK", 1), (fast_linear, "MIN_SIDE", 1), (fast_softmax, "MIN_SIZE", 1),
+               (fast_softmax, "PIECE_SIZE", size), (parallel, "workers", lambda: 2)]
+    original = [(module, name, getattr(module, name)) for module, name, _ in lowered]
+    try:
+        for module, name, value in lowered:
+            setattr(module, name, value)
+        check_new_twin(case, batch, size, seed)
+    finally:
+        for module, name, value in original:
+            setattr(module, name, value)
+
+
+def check_new_twin(case, batch, size, seed):
+    rng = np.random.default_rng(seed)
+    t = lambda *shape: mg.tensor(rng.standard_normal(shape), requires_grad=True)  # noqa: E731
+    if case == "linear rows":
+        fn, inputs = mg.linear, (t(batch + 3, size), t(2, size), t(2))
+    elif case == "linear columns":
+        fn, inputs = mg.linear, (t(batch, size), t(batch + 5, size), t(batch + 5))
+    elif case == "softmax":
+        fn, inputs = (lambda x: mg.softmax(x, axis=-1)), (t(batch, 3, size),)
+    elif case == "matmul outer a":
+        fn, inputs = (lambda a, b: a @ b), (t(batch, 1, size), t(batch, size, 3))
+    else:
+        fn, inputs = (lambda a, b: a @ b), (t(batch, 3, size), t(batch, size, 1))
+    with mg.use_kernels("fast"):
+        assert mg.gradcheck(fn, *inputs)
