@@ -20,12 +20,9 @@ Two ways to train, one model:
 Writes to --out: loss.png, heldout_nll.json (per language), samples.txt, model.npz.
 """
 import argparse
-import contextlib
 import json
 import pathlib
-import signal
 import sys
-import threading
 import time
 
 import minigrad as mg
@@ -35,6 +32,7 @@ from minigrad import data, nn, optim
 from minigrad.data.names import ALPHABET
 from minigrad.train import cli
 from minigrad.train import CheckpointError, ResumeError, load_checkpoint, plot_curves, run_cli, save_atomically
+from minigrad.train import finishing_the_step_on_ctrl_c
 
 NAMES_SEEN = 100_000  # the homework's training: 100,000 names (one a step), in either mode
 
@@ -182,27 +180,6 @@ def training_pairs(splits, languages, rng, mode, batch_size):
         count = 1 if mode == "single" else batch_size
         cats = rng.integers(0, len(languages), count)
         yield [(int(c), train[c][rng.integers(0, len(train[c]))]) for c in cats]
-
-
-@contextlib.contextmanager
-def finishing_the_step_on_ctrl_c():
-    """Inside, a Ctrl-C (SIGINT) ends the training after the step it came in, which the loop
-    then saves: a step cut in half would leave the weights half updated. A second Ctrl-C
-    stops at once. Yields a function that says whether one came."""
-    came, previous = [], signal.getsignal(signal.SIGINT)
-    main_thread = threading.current_thread() is threading.main_thread()  # (signals reach only that one)
-
-    def handler(signum, frame):
-        came.append(signum)
-        signal.signal(signal.SIGINT, previous)
-
-    if main_thread:
-        signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(came)
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
 
 
 def train(args):

@@ -44,10 +44,12 @@ by a margin chosen on JFLEG dev ("confident").
 import argparse
 import json
 import pathlib
+import sys
 
 import minigrad as mg
 
 from . import data as gec
+from .chain import run_chain
 from .decode import correct, tune_margin
 from .evaluate import evaluate_sets, print_results
 from minigrad.train import cli
@@ -89,7 +91,9 @@ def main(argv=None):
     t.add_argument("--limit", type=cli.non_negative_int, default=0, help="use only the first N training pairs (quick runs)")
     t.add_argument("--dev-size", type=cli.positive_int, default=1000, help="W&I dev pairs for the validation loss")
     t.add_argument("--log-every", type=cli.positive_int, default=50)
-    t.add_argument("--checkpoint-every", type=cli.positive_int, default=500)
+    t.add_argument("--checkpoint-every", type=cli.positive_int, default=500, help="save a checkpoint every N steps")
+    t.add_argument("--checkpoint-minutes", type=cli.non_negative_float, default=2.0,
+                   help="and whenever this many minutes passed since the last one (0: steps only); Ctrl-C also saves")
     t.add_argument("--resume", action="store_true")
     t.add_argument("--overwrite", action="store_true", help="start over even if OUT holds a checkpoint")
     t.add_argument("--init-from", default=None, help="start from this model.npz's weights (fine-tuning)")
@@ -105,11 +109,20 @@ def main(argv=None):
         p.add_argument("--seed", type=cli.non_negative_int, default=0)
         p.add_argument("--no-progress", action="store_true")
     sub.choices["correct"].add_argument("sentences", nargs="+")
+    c = sub.add_parser("chain", allow_abbrev=False, help="the whole chain: three training steps and the evaluation, "
+                                                          "with a plan, estimates and resume (chain.py)")
+    c.add_argument("--data-dir", default=None)
+    c.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    c.add_argument("--out", default="runs/gec_chain")
+    c.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "train" and args.hidden % 2:
         parser.error(f"--hidden {args.hidden}: the encoder's two directions share it, so it must be even")
     mg.tune_process()  # the fast kernels' process settings: minigrad/fast/process.py
     out = pathlib.Path(args.out)
+    if args.command == "chain":
+        args.command_line = "python examples/gec " + " ".join(argv if argv is not None else sys.argv[1:])
+        return run_chain(args, main)
     if args.command == "train":
         train(args)
         if args.no_eval:

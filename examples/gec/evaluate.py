@@ -26,14 +26,22 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     import sacrebleu
 
     jfleg_src, jfleg_refs = gec.read_jfleg("test", root)
+    dev_src, dev_refs = gec.read_jfleg("dev", root)
     wi_dev = gec.wi_locness("dev", root)
     conll_src, conll_targets = gec.conll2014(root)
     if limit:
         jfleg_src, jfleg_refs, wi_dev = jfleg_src[:limit], jfleg_refs[:limit], wi_dev[:limit]
+        dev_src, dev_refs = dev_src[:limit], dev_refs[:limit]
         conll_src, conll_targets = conll_src[:limit], [targets[:limit] for targets in conll_targets]
     wi_src, wi_tgt = [s for s, _ in wi_dev], [t for _, t in wi_dev]
     speller = SpellingCorrector(training_pairs(root, max_len=10**6))
-    spelled = lambda src: [speller(s) for s in src]  # noqa: E731
+    spelled_once = {}
+
+    def spelled(src):  # the spelling corrector's output, once per test set
+        if id(src) not in spelled_once:
+            spelled_once[id(src)] = [speller(s) for s in src]
+        return spelled_once[id(src)]
+
     decoded = {}  # greedy outputs per test set, shared by the raw and the guarded system
     now = {"label": "decoding"}  # what the progress bars say: the system and the test set
 
@@ -73,31 +81,37 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     for name, decode in decoders.items():
         start = time.time()
         hypotheses = []
-        for set_name, src in (("JFLEG test", jfleg_src), ("W&I dev", wi_src), ("CoNLL-2014 test", conll_src)):
+        for set_name, src in (("JFLEG test", jfleg_src), ("W&I dev", wi_src), ("CoNLL-2014 test", conll_src),
+                              ("JFLEG dev", dev_src)):
             now["label"] = f"{name}: {set_name}"
             hypotheses.append(decode(src))
-        hyp_jfleg, hyp_wi, hyp_conll = hypotheses
+        hyp_jfleg, hyp_wi, hyp_conll, hyp_dev = hypotheses
         edits, conll = score_edits(wi_src, hyp_wi, wi_tgt), score_edits(conll_src, hyp_conll, *conll_targets)
-        bleu = sacrebleu.corpus_bleu([" ".join(h) for h in hyp_jfleg],
-                                     [[" ".join(refs[k]) for refs in jfleg_refs] for k in range(4)], tokenize="none",
-                                     force=True)  # already tokenised text, scored as it is
+
+        def bleu(hyp, refs):  # already tokenised text, scored as it is
+            return sacrebleu.corpus_bleu([" ".join(h) for h in hyp], [[" ".join(r[k]) for r in refs] for k in range(4)],
+                                         tokenize="none", force=True).score
+
         results[name] = {"jfleg_test_gleu": corpus_gleu(jfleg_src, hyp_jfleg, jfleg_refs),
-                         "jfleg_test_bleu": bleu.score, "wi_dev_precision": edits.precision,
+                         "jfleg_test_bleu": bleu(hyp_jfleg, jfleg_refs),
+                         "jfleg_dev_gleu": corpus_gleu(dev_src, hyp_dev, dev_refs),
+                         "jfleg_dev_bleu": bleu(hyp_dev, dev_refs), "wi_dev_precision": edits.precision,
                          "wi_dev_recall": edits.recall, "wi_dev_f0.5": edits.f_beta(0.5),
                          "conll2014_precision": conll.precision, "conll2014_recall": conll.recall,
                          "conll2014_f0.5": conll.f_beta(0.5), "decode_seconds": time.time() - start}
         outputs[name] = {"jfleg_test": [" ".join(h) for h in hyp_jfleg], "wi_dev": [" ".join(h) for h in hyp_wi],
-                         "conll2014_test": [" ".join(h) for h in hyp_conll]}
+                         "conll2014_test": [" ".join(h) for h in hyp_conll], "jfleg_dev": [" ".join(h) for h in hyp_dev]}
     return results, outputs
 
 
 def print_results(results):
-    print(f"{'system':<40}{'JFLEG GLEU':>12}{'JFLEG BLEU':>12}{'W&I P':>8}{'W&I R':>8}{'W&I F0.5':>10}"
-          f"{'CoNLL P':>9}{'CoNLL R':>9}{'CoNLL F0.5':>12}")
+    print(f"{'system':<40}{'JFLEG GLEU':>12}{'JFLEG BLEU':>12}{'dev GLEU':>10}{'dev BLEU':>10}{'W&I P':>8}{'W&I R':>8}"
+          f"{'W&I F0.5':>10}{'CoNLL P':>9}{'CoNLL R':>9}{'CoNLL F0.5':>12}")
     for name, r in results.items():
         if "jfleg_test_gleu" not in r:
             continue
-        print(f"{name:<40}{r['jfleg_test_gleu']:12.2f}{r['jfleg_test_bleu']:12.2f}{100 * r['wi_dev_precision']:8.1f}"
+        print(f"{name:<40}{r['jfleg_test_gleu']:12.2f}{r['jfleg_test_bleu']:12.2f}{r.get('jfleg_dev_gleu', 0):10.2f}"
+              f"{r.get('jfleg_dev_bleu', 0):10.2f}{100 * r['wi_dev_precision']:8.1f}"
               f"{100 * r['wi_dev_recall']:8.1f}{100 * r['wi_dev_f0.5']:10.1f}{100 * r.get('conll2014_precision', 0):9.1f}"
               f"{100 * r.get('conll2014_recall', 0):9.1f}{100 * r.get('conll2014_f0.5', 0):12.1f}")
 

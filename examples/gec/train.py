@@ -3,13 +3,14 @@ import argparse
 import json
 import math
 import pathlib
+import sys
 import time
 
 import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
-from minigrad.train import ResumeError, checkpoint, plot_curves
+from minigrad.train import ResumeError, checkpoint, finishing_the_step_on_ctrl_c, plot_curves
 
 from . import data as gec
 from .text import Vocabulary
@@ -39,6 +40,20 @@ def check_saved_sizes(saved, args, vocab_size, path):
         if found != shape:
             raise checkpoint.CheckpointError(f"{path}: its settings declare {name} of shape {shape}, but it holds "
                                              f"{found}: a damaged or edited model file")
+
+
+def check_random_states(saved, path):
+    """A checkpoint's random generator states, checked before use: resuming must go on with the
+    same dropout masks and sampled words as a run that was never stopped."""
+    for field in ("rng", "sampling_rng"):
+        if field not in saved:
+            raise ResumeError(f"{path}: holds no '{field}' (saved by an older minigrad?): it cannot resume bit for "
+                              f"bit; start over with --overwrite")
+    try:
+        np.random.default_rng().bit_generator.state = saved["rng"]["cpu"]  # throwaway generators check them
+        np.random.default_rng().bit_generator.state = saved["sampling_rng"]
+    except (TypeError, ValueError, KeyError) as err:
+        raise ResumeError(f"{path}: its random generator states are damaged ({err})") from None
 
 
 def build(args, vocab):
@@ -94,20 +109,25 @@ def train(args):
     if ckpt_path.exists() and not args.resume and not getattr(args, "overwrite", False):
         raise ResumeError(f"{ckpt_path} exists: continue it with --resume, or start over with --overwrite "
                           f"(or another --out)")
+    rng_sampling = np.random.default_rng(args.seed + 1)
     if args.resume and ckpt_path.exists():
         saved = checkpoint.load(ckpt_path)
+        check_random_states(saved, ckpt_path)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
+        mg.random.set_state(saved["rng"])  # dropout masks and sampled words go on as if never stopped
+        rng_sampling.bit_generator.state = saved["sampling_rng"]
         print(f"resumed at epoch {state['epoch'] + 1}, batch {state['batch']}")
 
     def save():
         checkpoint.save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
-                                    "vocab": vocab.state_dict(), "args": vars(args)}, ckpt_path)
+                                    "vocab": vocab.state_dict(), "args": vars(args), "rng": mg.random.get_state(),
+                                    "sampling_rng": rng_sampling.bit_generator.state}, ckpt_path)
+        return time.time()
 
     model.train()
-    rng_sampling = np.random.default_rng(args.seed + 1)
-    session_start = time.time()
+    session_start = last_save = time.time()
 
     def stop_now():
         return (args.max_steps and state["step"] >= args.max_steps) or \
@@ -121,28 +141,33 @@ def train(args):
         todo = range(state["batch"], len(batches))
         bar = tqdm(todo, desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.no_progress or tqdm is None) \
             if tqdm else todo
-        for b in bar:
-            batch = to_device(make_batch([pairs[i] for i in batches[b]], vocab, model.ngram_buckets), args.device)
-            loss = batch_loss(model, batch, args.scheduled_sampling, rng_sampling, args.label_smoothing,
-                              args.edit_weight)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            optimizer.step()
-            running.append(loss.item())
-            state["words"] = state.get("words", 0) + int((batch["tgt_ext"] != PAD).sum())
-            state["batch"], state["step"] = b + 1, state["step"] + 1
-            if state["step"] % args.log_every == 0:
-                state["history"]["step"].append(state["step"])
-                state["history"]["train_loss"].append(float(np.mean(running[-args.log_every:])))
-                if tqdm and not args.no_progress:
-                    bar.set_postfix(loss=f"{np.mean(running[-args.log_every:]):.3f}")
-            if stop_now():
-                break
-            if state["step"] % args.checkpoint_every == 0:
-                state["seconds"] += time.time() - started
-                started = time.time()
-                save()
+        with finishing_the_step_on_ctrl_c() as interrupted:
+            for b in bar:
+                batch = to_device(make_batch([pairs[i] for i in batches[b]], vocab, model.ngram_buckets), args.device)
+                loss = batch_loss(model, batch, args.scheduled_sampling, rng_sampling, args.label_smoothing,
+                                  args.edit_weight)
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+                optimizer.step()
+                running.append(loss.item())
+                state["words"] = state.get("words", 0) + int((batch["tgt_ext"] != PAD).sum())
+                state["batch"], state["step"] = b + 1, state["step"] + 1
+                if state["step"] % args.log_every == 0:
+                    state["history"]["step"].append(state["step"])
+                    state["history"]["train_loss"].append(float(np.mean(running[-args.log_every:])))
+                    if tqdm and not args.no_progress:
+                        bar.set_postfix(loss=f"{np.mean(running[-args.log_every:]):.3f}")
+                if stop_now():
+                    break
+                if (state["step"] % args.checkpoint_every == 0 or interrupted()
+                        or args.checkpoint_minutes and time.time() - last_save >= 60 * args.checkpoint_minutes):
+                    state["seconds"] += time.time() - started
+                    started = last_save = save()
+                if interrupted():  # Ctrl-C: the step it came in is finished and saved; --resume goes on from it
+                    print(f"\ninterrupted at epoch {epoch + 1}, batch {state['batch']}; checkpoint saved: "
+                          f"continue with --resume", file=sys.stderr)
+                    raise KeyboardInterrupt
         state["seconds"] += time.time() - started
         finished = state["batch"] == len(batches)  # or stopped inside the epoch (--time-budget, --max-steps)
         progress = epoch + state["batch"] / len(batches)  # epochs done, as a fraction
@@ -160,7 +185,7 @@ def train(args):
             state["best_dev"] = loss_dev
             checkpoint.save_atomically({"model": model.state_dict(), "vocab": vocab.state_dict(), "args": vars(args),
                                         "epoch": round(progress, 2), "dev_loss": loss_dev}, out / "model.npz")
-        save()
+        last_save = save()
         if stop_now():
             break
     h = state["history"]
