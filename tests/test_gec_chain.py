@@ -128,6 +128,10 @@ def test_the_chain_plans_runs_every_step_and_skips_what_is_done(root, tmp_path, 
     assert set(record["jfleg_dev_gleu"]) == {"words", "ngrams"} and "JFLEG dev GLEU after each step" in printed
     results = json.loads((tmp_path / "chain" / "ngrams" / "results.json").read_text())
     assert "greedy" in results and "jfleg_dev_gleu" in results["greedy"]
+    alone = cli.main(["evaluate", "--data-dir", str(root), "--out", str(tmp_path / "chain" / "ngrams"),
+                      "--jfleg-dev-only", "--no-progress"])
+    assert alone["jfleg_dev_gleu"] == record["jfleg_dev_gleu"]["ngrams"] == results["greedy"]["jfleg_dev_gleu"]
+    capsys.readouterr()
     again = run_chain(root, tmp_path / "chain", capsys)
     assert again.count("done already") == 3 and "training pairs," not in again.split("expected time")[1]
 

@@ -27,10 +27,9 @@ from minigrad import optim
 
 from . import data as gec
 from .batches import batches_by_length, make_batch, to_device, PAD
-from .evaluate import training_pairs
+from .evaluate import jfleg_dev_gleu, training_pairs
 from .model import batch_loss, word_distribution
-from .decode import correct
-from .text import Vocabulary, corpus_gleu
+from .text import Vocabulary
 from .text.spelling import SpellingCorrector
 from .train import build, load_model
 
@@ -135,13 +134,6 @@ def plan(pairs, data_dir, per_word, per_step, per_spelled):
     return rows
 
 
-def jfleg_dev_gleu(step_dir, args):
-    """GLEU on JFLEG dev of a step's model, greedy: what each step of the chain buys."""
-    model, vocab = load_model(step_dir / "model.npz", args.device)
-    source, references = gec.read_jfleg("dev", args.data_dir)
-    return corpus_gleu(source, correct(model, source, vocab, args.device, 1), references)
-
-
 def run_chain(args, run_cli_main):
     """``run_cli_main(argv)``: the gec command line (cli.main), which runs each step."""
     out = pathlib.Path(args.out)
@@ -199,7 +191,9 @@ def run_chain(args, run_cli_main):
                 if args.no_progress:
                     argv.append("--no-progress")
                 run_cli_main(argv)
-                record.setdefault("jfleg_dev_gleu", {})[name] = gleu = jfleg_dev_gleu(step_dir, args)
+                model, vocab = load_model(step_dir / "model.npz", args.device)  # what the step bought:
+                record.setdefault("jfleg_dev_gleu", {})[name] = gleu = jfleg_dev_gleu(model, vocab, args.data_dir,
+                                                                                     args.device)
                 print(f"{name}: JFLEG dev GLEU {gleu:.2f} (greedy, the network alone)")
         finally:  # an interrupted step's time counts too
             record["seconds"][name] = record["seconds"].get(name, 0) + time.time() - started

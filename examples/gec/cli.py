@@ -51,7 +51,7 @@ import minigrad as mg
 from . import data as gec
 from .chain import run_chain
 from .decode import correct, tune_margin
-from .evaluate import evaluate_sets, print_results
+from .evaluate import evaluate_sets, jfleg_dev_gleu, print_results
 from minigrad.train import cli
 
 from .train import train, load_model
@@ -109,6 +109,8 @@ def main(argv=None):
         p.add_argument("--seed", type=cli.non_negative_int, default=0)
         p.add_argument("--no-progress", action="store_true")
     sub.choices["correct"].add_argument("sentences", nargs="+")
+    sub.choices["evaluate"].add_argument("--jfleg-dev-only", action="store_true",
+                                         help="only the greedy GLEU on JFLEG dev (where choices are made)")
     c = sub.add_parser("chain", allow_abbrev=False, help="the whole chain: three training steps and the evaluation, "
                                                           "with a plan, estimates and resume (chain.py)")
     c.add_argument("--data-dir", default=None)
@@ -134,6 +136,10 @@ def main(argv=None):
             print(f"{sentence}\n  -> {' '.join(fixed)}")
         return None
     model, vocab = load_model(out / "model.npz", args.device)
+    if args.jfleg_dev_only:
+        gleu = jfleg_dev_gleu(model, vocab, args.data_dir, args.device, args.eval_limit)
+        print(f"JFLEG dev GLEU (greedy, the network alone): {gleu:.2f}")
+        return {"jfleg_dev_gleu": gleu}
     margin, by_margin = tune_margin(model, vocab, args.data_dir, args.device, limit=args.eval_limit,
                                     progress=not args.no_progress)
     print("JFLEG dev GLEU of the confident corrections by margin (nats): "

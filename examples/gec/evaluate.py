@@ -104,6 +104,14 @@ def evaluate_sets(model, vocab, root, device, beam_size, length_penalty, limit=0
     return results, outputs
 
 
+def jfleg_dev_gleu(model, vocab, root, device, limit=0):
+    """Greedy GLEU on JFLEG dev, the set choices are made on: the network alone."""
+    source, references = gec.read_jfleg("dev", root)
+    if limit:
+        source, references = source[:limit], references[:limit]
+    return corpus_gleu(source, correct(model, source, vocab, device, 1), references)
+
+
 def print_results(results):
     print(f"{'system':<40}{'JFLEG GLEU':>12}{'JFLEG BLEU':>12}{'dev GLEU':>10}{'dev BLEU':>10}{'W&I P':>8}{'W&I R':>8}"
           f"{'W&I F0.5':>10}{'CoNLL P':>9}{'CoNLL R':>9}{'CoNLL F0.5':>12}")
