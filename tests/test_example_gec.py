@@ -35,6 +35,29 @@ def test_beam_of_one_is_greedy(copy, char_ngrams):
     assert decode.beam_search(model.eval(), batch, beam_size=1) == decode.greedy(model, batch)
 
 
+@pytest.mark.parametrize("copy,char_ngrams", [(True, 0), (False, 0), (False, 64)])
+def test_beam_search_of_a_batch_is_that_of_each_sentence_alone(copy, char_ngrams):
+    # All sentences advance together, each with its own hypotheses, finished list and length
+    # limit; the no-copy model here ends some sentences early, others run to their limit.
+    model, vocab = tiny_model(copy, dtype=np.float64, char_ngrams=char_ngrams)
+    if char_ngrams:
+        model.char_ngrams.weight.data[1:] = np.random.default_rng(0).normal(size=(char_ngrams - 1, 8))
+    model.eval()
+    sources = [s for s, _ in PAIRS]
+    mg.set_default_dtype(np.float64)
+    try:
+        for beam_size in (3, 5):
+            together = decode.beam_search(model, batches.make_batch([(s, None) for s in sources], vocab, char_ngrams),
+                                          beam_size)
+            alone = [decode.beam_search(model, batches.make_batch([(s, None)], vocab, char_ngrams), beam_size)[0]
+                     for s in sources]
+            assert together == alone
+    finally:
+        mg.set_default_dtype(np.float32)
+    if not copy:  # (the case it is meant to cover)
+        assert len({len(hyp) for hyp in together}) > 1
+
+
 def test_copy_loss_is_the_decoder_distribution_at_the_targets():
     """Training's -log P(target) (a gather plus a masked sum) equals -log of the full extended
     distribution that decoding builds, step by step under teacher forcing."""

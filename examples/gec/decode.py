@@ -49,54 +49,59 @@ def greedy(model, batch):
 
 def beam_search(model, batch, beam_size=5, length_penalty=1.0):
     """Per sentence: keep the ``beam_size`` best partial corrections by total log-probability;
-    a finished one is ranked by log P / length^length_penalty (otherwise short outputs win)."""
-    results = []
-    for i in range(len(batch["sources"])):
-        one = {k: batch[k][i:i + 1, :int(batch["src_len"][i])] for k in ("src", "src_ext")}
-        one["src_len"] = batch["src_len"][i:i + 1]
-        if "ngrams" in batch:
-            ids, counts, positions = batch["ngrams"]
-            one["ngrams"] = ids, counts, positions[i:i + 1, :int(batch["src_len"][i])]
-        results.append(_beam_one(model, one, max_length(batch["sources"][i]), beam_size, length_penalty))
-    return results
+    a finished one is ranked by log P / length^length_penalty (otherwise short outputs win).
 
-
-def _beam_one(model, one, limit, beam_size, length_penalty):
-    xp = get_array_module(one["src"])
+    The sentences of the batch advance together: each step scores the live hypotheses of all of
+    them (one row each) in one call of the model, then each sentence picks its own."""
+    xp = get_array_module(batch["src"])
     with mg.no_grad():
-        states, mask, state = model.encode(one["src"], one["src_len"], one.get("ngrams"))
+        states, mask, state = model.encode(batch["src"], batch["src_len"], batch.get("ngrams"))
         feed = model.initial_feed(states)
-        hyps, totals = [[]], np.zeros(1)
-        finished = []
-        for _ in range(limit):
-            n = len(hyps)
-            rows = xp.zeros(n, dtype=np.int64)
+        n = len(batch["sources"])
+        limits = [max_length(s) for s in batch["sources"]]
+        sentence = np.arange(n)  # the sentence each live hypothesis (row) belongs to
+        hyps, totals = [[] for _ in range(n)], np.zeros(n)
+        finished, results = [[] for _ in range(n)], [None] * n
+        for step in range(max(limits)):
             words = xp.asarray([h[-1] if h else BOS for h in hyps])
             words = xp.where(words < model.vocab_size, words, UNK)
+            rows = xp.asarray(sentence)
             scores, weights, gate, state, feed = model.step(words, state, feed, states[rows], mask[rows])
-            logp = np.log(to_numpy(word_distribution(model, scores, weights, gate, one["src_ext"][rows])) + 1e-12)
-            candidates = (totals[:, None] + logp).ravel()
-            best = np.argsort(-candidates, kind="stable")[:2 * beam_size]
-            keep, new_hyps, new_totals = [], [], []
-            for flat in best:
-                beam, word = divmod(int(flat), logp.shape[1])
-                if word == EOS:
-                    finished.append((candidates[flat] / (len(hyps[beam]) + 1) ** length_penalty, hyps[beam]))
+            logp = np.log(to_numpy(word_distribution(model, scores, weights, gate, batch["src_ext"][rows])) + 1e-12)
+            keep, new_sentence, new_hyps, new_totals = [], [], [], []
+            for i in dict.fromkeys(sentence.tolist()):  # each live sentence, in row order
+                mine = np.flatnonzero(sentence == i)
+                candidates = (totals[mine, None] + logp[mine]).ravel()
+                kept = []
+                for flat in np.argsort(-candidates, kind="stable")[:2 * beam_size]:
+                    beam, word = divmod(int(flat), logp.shape[1])
+                    row = mine[beam]
+                    if word == EOS:
+                        finished[i].append((candidates[flat] / (len(hyps[row]) + 1) ** length_penalty, hyps[row]))
+                    else:
+                        kept.append((row, hyps[row] + [word], candidates[flat]))
+                    if len(kept) == beam_size:
+                        break
+                if len(finished[i]) >= beam_size or not kept:  # done: its rows leave the batch
+                    unfinished = [(totals[row], hyps[row]) for row in mine]
+                elif step + 1 == limits[i]:  # out of steps
+                    unfinished = [(total, hyp) for _, hyp, total in kept]
                 else:
-                    keep.append(beam)
-                    new_hyps.append(hyps[beam] + [word])
-                    new_totals.append(candidates[flat])
-                if len(new_hyps) == beam_size:
-                    break
-            if len(finished) >= beam_size or not new_hyps:
+                    for row, hyp, total in kept:
+                        keep.append(row)
+                        new_sentence.append(i)
+                        new_hyps.append(hyp)
+                        new_totals.append(total)
+                    continue
+                if not finished[i]:  # rank the unfinished ones the same way
+                    finished[i] = [(t / len(h) ** length_penalty, h) for t, h in unfinished]
+                results[i] = max(finished[i], key=lambda f: f[0])[1]
+            if not keep:
                 break
             index = xp.asarray(keep)
-            state = (state[0][index], state[1][index])
-            feed = feed[index]
-            hyps, totals = new_hyps, np.array(new_totals)
-        if not finished:  # out of steps: rank the unfinished ones the same way
-            finished = [(t / len(h) ** length_penalty, h) for t, h in zip(totals, hyps)]
-        return max(finished, key=lambda f: f[0])[1]
+            state, feed = (state[0][index], state[1][index]), feed[index]
+            sentence, hyps, totals = np.array(new_sentence), new_hyps, np.array(new_totals)
+    return results
 
 
 def to_words(ids, source, vocab):
@@ -110,8 +115,6 @@ def correct(model, sources, vocab, device, beam_size=1, batch_size=64, length_pe
     model.eval()
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     out = [None] * len(sources)
-    if beam_size > 1:  # beam search decodes one sentence at a time anyway: small chunks keep the bar moving
-        batch_size = min(batch_size, 8)
     chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     label = progress if isinstance(progress, str) else "decoding"
     bar = tqdm(total=len(sources), desc=label, unit="sentence", leave=False) if progress and tqdm else None
