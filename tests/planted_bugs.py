@@ -4,6 +4,7 @@ hand,
 
     python tests/planted_bugs.py            # every bug
     python tests/planted_bugs.py fast       # the fast room's only (a minute)
+    python tests/planted_bugs.py gec        # the grammar-correction chain's only
 
 Each line: 'caught' or 'MISSED', the file and the line changed. The tree is restored after
 each bug (the files are rewritten as they were, whatever happens).
@@ -57,11 +58,27 @@ FAST_BUGS = [  # the fast room's kernels and the GEC model that its benchmark ti
     ("examples/gec/model.py", "None if embedded is None else embedded[:, t])", "None if embedded is None else embedded[:, t - 1])"),
 ]
 
+GEC_TESTS = ["tests/test_gec_chain.py", "tests/test_example_gec.py"]
+GEC_BUGS = [  # the grammar-correction chain: resume, checkpoints, the plan, batched beam search
+    ("examples/gec/train.py", '        mg.random.set_state(saved["rng"])', "        pass"),
+    ("examples/gec/train.py", '        rng_sampling.bit_generator.state = saved["sampling_rng"]', "        pass"),
+    ("examples/gec/train.py", "state[\"step\"] % args.checkpoint_every == 0 or interrupted()",
+     "state[\"step\"] % args.checkpoint_every == 0"),
+    ("examples/gec/train.py", "or args.checkpoint_minutes and time.time()", "or args.checkpoint_minutes and False and time.time()"),
+    ("examples/gec/chain.py", '                    argv.append("--resume")', "                    pass"),
+    ("examples/gec/chain.py", "        if name in done:", "        if False:"),
+    ("examples/gec/decode.py", "elif step + 1 == limits[i]:", "elif step + 1 == max(limits):"),
+    ("examples/gec/decode.py", "candidates = (totals[mine, None] + logp[mine]).ravel()",
+     "candidates = (totals[:len(mine), None] + logp[mine]).ravel()"),
+    ("examples/gec/evaluate.py", "        if id(src) not in spelled_once:", "        if not spelled_once:"),
+]
+
 
 def main(which="all"):
     missed = 0
     bugs = [(*bug, TESTS) for bug in BUGS] if which == "all" else []
-    bugs += [(*bug, FAST_TESTS) for bug in FAST_BUGS]
+    bugs += [(*bug, FAST_TESTS) for bug in FAST_BUGS] if which in ("all", "fast") else []
+    bugs += [(*bug, GEC_TESTS) for bug in GEC_BUGS] if which in ("all", "gec") else []
     for path, right, wrong, tests in bugs:
         file = ROOT / path
         text = file.read_text()

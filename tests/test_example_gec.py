@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import minigrad as mg
 from fake_data import GEC_SENTENCES, SHARED_DATA, write_gec
@@ -33,6 +34,12 @@ def test_beam_of_one_is_greedy(copy, char_ngrams):
                                                                                    beam_size=1, batch_size=3)
     batch = batches.make_batch([(s, None) for s in sources], vocab, char_ngrams)
     assert decode.beam_search(model.eval(), batch, beam_size=1) == decode.greedy(model, batch)
+
+
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=40), st.integers(1, 12))
+def test_best_first_is_the_head_of_a_stable_sort(values, count):
+    values = np.array(values, dtype=np.float64)  # small integers: many ties
+    np.testing.assert_array_equal(decode.best_first(values, count), np.argsort(-values, kind="stable")[:count])
 
 
 @pytest.mark.parametrize("copy,char_ngrams", [(True, 0), (False, 0), (False, 64)])

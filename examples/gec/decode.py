@@ -47,6 +47,18 @@ def greedy(model, batch):
     return outputs
 
 
+def best_first(values, count):
+    """The indices of the ``count`` largest values, largest first, equal values by index: the
+    head of a stable sort of them all, found without sorting them all (a beam step ranks
+    beam × vocabulary candidates to keep a few)."""
+    if count >= len(values):
+        return np.argsort(-values, kind="stable")
+    threshold = np.partition(values, len(values) - count)[len(values) - count]
+    above = np.flatnonzero(values > threshold)
+    chosen = np.concatenate([above, np.flatnonzero(values == threshold)[:count - len(above)]])
+    return chosen[np.argsort(-values[chosen], kind="stable")]
+
+
 def beam_search(model, batch, beam_size=5, length_penalty=1.0):
     """Per sentence: keep the ``beam_size`` best partial corrections by total log-probability;
     a finished one is ranked by log P / length^length_penalty (otherwise short outputs win).
@@ -73,7 +85,7 @@ def beam_search(model, batch, beam_size=5, length_penalty=1.0):
                 mine = np.flatnonzero(sentence == i)
                 candidates = (totals[mine, None] + logp[mine]).ravel()
                 kept = []
-                for flat in np.argsort(-candidates, kind="stable")[:2 * beam_size]:
+                for flat in best_first(candidates, 2 * beam_size):
                     beam, word = divmod(int(flat), logp.shape[1])
                     row = mine[beam]
                     if word == EOS:
