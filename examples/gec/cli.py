@@ -136,7 +136,7 @@ def main(argv=None):
             print(f"{sentence}\n  -> {' '.join(fixed)}")
         return None
     model, vocab = load_model(out / "model.npz", args.device)
-    if args.jfleg_dev_only:
+    if getattr(args, "jfleg_dev_only", False):  # (train goes on to the whole evaluation)
         gleu = jfleg_dev_gleu(model, vocab, args.data_dir, args.device, args.eval_limit)
         print(f"JFLEG dev GLEU (greedy, the network alone): {gleu:.2f}")
         return {"jfleg_dev_gleu": gleu}
