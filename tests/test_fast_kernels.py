@@ -12,7 +12,7 @@ import minigrad as mg
 
 pytest.importorskip("numba", reason="the CPU fast kernels need Numba")
 from minigrad.fast import activation as fast_activation, classifier as fast_classifier, conv as fast_conv, parallel  # noqa: E402
-from minigrad.fast import linear as fast_linear  # noqa: E402
+from minigrad.fast import linear as fast_linear, lstm as fast_lstm  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def fast_kernels():
@@ -469,9 +469,11 @@ def test_conv2d_without_gradients_walks_smaller_chunks_with_the_same_result(monk
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, axis", [((3, 7, 20000), 2), ((300, 1000), -1), ((40, 30, 500), 1)])
-def test_large_softmax_in_pieces_gives_the_references_bits_on_any_worker_count(dtype, shape, axis, monkeypatch):
-    # Rows in cache-sized pieces, each through the reference's own NumPy steps: the same bits,
-    # whoever ran them. (An axis other than the last runs the reference itself.)
+def test_large_softmax_in_pieces_agrees_with_the_reference_and_gives_the_same_bits_on_any_worker_count(
+        dtype, shape, axis, monkeypatch):
+    # Rows in cache-sized pieces, one exponential per number: the reference's values (its
+    # rounding differs), and the same bits whoever ran which piece. (An axis other than the
+    # last runs the reference itself.)
     from minigrad.fast import softmax as fast_softmax
 
     rng = np.random.default_rng(5)
@@ -486,9 +488,23 @@ def test_large_softmax_in_pieces_gives_the_references_bits_on_any_worker_count(d
             y = mg.softmax(t, axis=axis)
             y.backward(upstream)
             results.append((y.numpy(), t.grad.numpy()))
-    for y, dx in results[1:]:
-        np.testing.assert_array_equal(y, results[0][0])
-        np.testing.assert_array_equal(dx, results[0][1])
+    tolerance = dict(rtol=2e-5, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(results[1][0], results[0][0], **tolerance)
+    np.testing.assert_allclose(results[1][1], results[0][1], **tolerance)
+    np.testing.assert_allclose(results[1][0].sum(axis=axis), 1, rtol=1e-5 if dtype == np.float32 else 1e-13)
+    for y, dx in results[2:]:
+        np.testing.assert_array_equal(y, results[1][0])
+        np.testing.assert_array_equal(dx, results[1][1])
+
+
+def test_large_softmax_of_a_row_with_minus_infinity_gives_zeros_there_as_the_reference():
+    x = np.random.default_rng(9).standard_normal((40, 8000)).astype(np.float32)
+    x[:, ::3] = -np.inf
+    (y_ref, (dx_ref,)), (y_fast, (dx_fast,)) = run_both(lambda t: mg.softmax(t, axis=-1), x,
+                                                         upstream=np.ones_like(x))
+    assert (y_fast[:, ::3] == 0).all() and np.isfinite(y_fast).all() and np.isfinite(dx_fast).all()
+    np.testing.assert_allclose(y_fast, y_ref, rtol=2e-5, atol=1e-8)
+    np.testing.assert_allclose(dx_fast, dx_ref, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [((5, 1, 7), (5, 7, 4)), ((5, 3, 7), (5, 7, 1)), ((1, 6), (2, 6, 3)),
@@ -502,18 +518,41 @@ def test_matmul_backward_of_single_rows_and_columns_agrees_with_the_reference(a_
     np.testing.assert_array_equal(y_fast, y_ref)
     for fast, reference in zip(grads_fast, grads_ref):
         assert fast.shape == reference.shape
-        np.testing.assert_allclose(fast, reference, rtol=1e-14, atol=1e-15)
+        np.testing.assert_array_equal(fast, reference)  # one product per entry, as the reference's
 
 
-@given(case=st.sampled_from(["linear rows", "linear columns", "softmax", "matmul outer a", "matmul outer b"]),
+def test_matmul_outer_product_gradient_of_a_transposed_input_comes_in_its_memory_order():
+    # An attention step's scores q keysᵀ: dB = Aᵀ G (an outer product) for the transposed view
+    # keysᵀ is written column by column, so that the transpose's backward hands on a
+    # contiguous array; the same numbers as the reference.
+    from minigrad.fast import matmul as fast_matmul
+    from minigrad.ops.both import swap_last_axes
+
+    rng = np.random.default_rng(8)
+    q, keys = rng.standard_normal((6, 1, 9)), rng.standard_normal((6, 4, 9))
+    upstream = rng.standard_normal((6, 1, 4))
+    (_, grads_ref), (_, grads_fast) = run_both(lambda a, k: a @ k.transpose(1, 2), q, keys, upstream=upstream)
+    for fast, reference in zip(grads_fast, grads_ref):
+        np.testing.assert_array_equal(fast, reference)
+    fn = fast_matmul.MatMul()
+    fn.needs_input_grad = (True, True)
+    fn.forward(q, swap_last_axes(keys))
+    _, d_keys_t = fn.backward(upstream)
+    assert swap_last_axes(d_keys_t).flags.c_contiguous
+    fn.forward(q, np.ascontiguousarray(swap_last_axes(keys)))  # a contiguous input: a contiguous gradient
+    assert fn.backward(upstream)[1].flags.c_contiguous
+
+
+@given(case=st.sampled_from(["linear rows", "linear columns", "softmax", "matmul outer a", "matmul outer b", "lstm"]),
        batch=st.integers(1, 4), size=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
 def test_the_new_fast_twins_pass_gradcheck_on_their_own_paths(case, batch, size, seed):
     # The fast paths' thresholds lowered so that small float64 inputs take them: Linear cut in
-    # pieces, Softmax in pieces of rows, MatMul's outer products by broadcasting.
+    # pieces, Softmax in pieces of rows, MatMul's outer products by broadcasting, the LSTM
+    # step's products on two workers.
     from minigrad.fast import softmax as fast_softmax
 
     lowered = [(fast_linear, "PIECE_WORK", 1), (fast_linear, "MIN_SIDE", 1), (fast_softmax, "MIN_SIZE", 1),
-               (fast_softmax, "PIECE_SIZE", size), (parallel, "workers", lambda: 2)]
+               (fast_softmax, "PIECE_SIZE", size), (fast_lstm, "MIN_WORK", 1), (parallel, "workers", lambda: 2)]
     original = [(module, name, getattr(module, name)) for module, name, _ in lowered]
     try:
         for module, name, value in lowered:
@@ -535,7 +574,68 @@ def check_new_twin(case, batch, size, seed):
         fn, inputs = (lambda x: mg.softmax(x, axis=-1)), (t(batch, 3, size),)
     elif case == "matmul outer a":
         fn, inputs = (lambda a, b: a @ b), (t(batch, 1, size), t(batch, size, 3))
+    elif case == "lstm":
+        def fn(x, h, c, w_ih, w_hh, b_ih, b_hh):
+            h_new, c_new = mg.ops.lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh)
+            return h_new * c_new.sin()  # both outputs reach the loss
+        inputs = (t(batch, size), t(batch, 2), t(batch, 2), t(8, size), t(8, 2), t(8), t(8))
     else:
         fn, inputs = (lambda a, b: a @ b), (t(batch, 3, size), t(batch, size, 1))
     with mg.use_kernels("fast"):
         assert mg.gradcheck(fn, *inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("needs", ["all", "no x", "no h or c"])
+def test_lstm_step_on_two_workers_agrees_with_the_reference_and_gives_the_same_bits_on_any_worker_count(
+        dtype, needs, monkeypatch):
+    # The GEC decoder's step (64 x 384 input, 256 hidden: above MIN_WORK): its products in two
+    # groups on the workers, the gates as the reference; the inputs that need no gradient get none.
+    rng = np.random.default_rng(11)
+    batch, inputs, hidden = 64, 384, 256
+    arrays = [rng.standard_normal(shape).astype(dtype) * scale for shape, scale in [
+        ((batch, inputs), 1), ((batch, hidden), 1), ((batch, hidden), 1), ((4 * hidden, inputs), 0.05),
+        ((4 * hidden, hidden), 0.05), ((4 * hidden,), 0.1), ((4 * hidden,), 0.1)]]
+    assert batch * 4 * hidden * (inputs + hidden) >= fast_lstm.MIN_WORK
+    wants = [needs == "all" or (needs == "no x" and k != 0) or (needs == "no h or c" and k not in (1, 2))
+             for k in range(7)]
+    upstream = rng.standard_normal((batch, 2 * hidden)).astype(dtype)
+    results = []
+    for mode, workers in (("reference", 1), ("fast", 1), ("fast", 2), ("fast", 3)):
+        monkeypatch.setattr(parallel, "workers", lambda: workers)
+        with mg.use_kernels(mode):
+            tensors = [mg.tensor(a, requires_grad=want) for a, want in zip(arrays, wants)]
+            h_new, c_new = mg.ops.lstm_cell(*tensors)
+            step = h_new._ctx.parents[0]  # (h' and c' are two views of the step's one output)
+            assert type(step).__module__ == ("minigrad.fast.lstm" if mode == "fast" else "minigrad.ops.rnn")
+            mg.ops.concatenate([h_new, c_new], axis=1).backward(upstream)
+            results.append([h_new.numpy(), c_new.numpy()] + [t.grad.numpy() if t.grad is not None else None
+                                                             for t in tensors])
+    tolerance = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    for fast, reference, want in zip(results[1], results[0], [True, True] + wants):
+        assert (fast is None) == (not want) and (reference is None) == (not want)
+        if want:
+            np.testing.assert_allclose(fast, reference, **tolerance)
+    for other in results[2:]:
+        for a, b in zip(other, results[1]):
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_step_second_derivative_through_the_fast_twin_is_the_references(monkeypatch):
+    # Under create_graph the twin's backward runs the reference's lines on tensors (its kept
+    # gates recomputed from the saved inputs): second derivatives as the reference's.
+    monkeypatch.setattr(fast_lstm, "MIN_WORK", 1)
+    rng = np.random.default_rng(12)
+    arrays = [rng.standard_normal(shape) for shape in [(3, 4), (3, 2), (3, 2), (8, 4), (8, 2), (8,), (8,)]]
+    results = []
+    for mode in ("reference", "fast"):
+        with mg.use_kernels(mode):
+            tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
+            h_new, c_new = mg.ops.lstm_cell(*tensors)
+            assert type(h_new._ctx.parents[0]).__module__ == ("minigrad.fast.lstm" if mode == "fast" else "minigrad.ops.rnn")
+            first = mg.autograd.grad((h_new * c_new).sum(), tensors, create_graph=True)
+            second = mg.autograd.grad(sum((g * g).sum() for g in first), tensors)
+            results.append([g.numpy() for g in first + second])
+    for fast, reference in zip(results[1], results[0]):
+        np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=1e-13)

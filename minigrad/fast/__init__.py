@@ -3,7 +3,8 @@
 minigrad/ops/ is the math: each op's forward and backward as plain array code. This package
 holds what makes some of those ops fast: Numba loops for im2col/col2im, pooling, batch norm,
 the activations' backward passes, dropout, and a small batch's log_softmax and nll_loss;
-linear layers and large softmaxes cut into pieces for the cores;
+linear layers and large softmaxes cut into pieces for the cores; an LSTM step's products
+shared out over them;
 direct convolution loops; chunks of a batch run on worker threads with reused buffers; CuPy
 kernels for im2col on the GPU; and the process settings they want (process.py). Each fast
 op is a *twin* of a reference op: a subclass of its Function with the same inputs and
@@ -89,9 +90,11 @@ def _table_for(kind):
         from ..ops.activation import Softmax
         from ..ops.linalg import MatMul
         from ..ops.linear import Linear
-        from . import linear as fast_linear, matmul as fast_matmul, softmax as fast_softmax
+        from ..ops.rnn import LSTMCellStep
+        from . import linear as fast_linear, lstm as fast_lstm, matmul as fast_matmul, softmax as fast_softmax
 
         table[Linear] = fast_linear.Linear
+        table[LSTMCellStep] = fast_lstm.LSTMCellStep
         table[Softmax] = fast_softmax.Softmax
         table[MatMul] = fast_matmul.MatMul
     if on_gpu or on_cpu:

@@ -1,24 +1,25 @@
-"""The fast twin of ops/activation.py's Softmax for large arrays: the reference's own lines,
-run on pieces of rows that fit in a core's cache, one piece per worker at a time.
+"""The fast twin of ops/activation.py's Softmax for large arrays: pieces of rows that fit in
+a core's cache, one piece per worker at a time, and one exponential per number.
 
-The reference computes softmax along the last axis as five whole-array steps (max,
-subtract, exp, sum, log, then exp again) and its backward as three, each a pass over
-memory, on one core. The GEC model's copy loss takes the softmax of every decoder step's
-word scores at once, 64 x 33 x 16,000 numbers (135 MB): there each step streams the whole
-array from memory. Cut into pieces of rows of ~256 KB, each piece's steps run in the cache
-of the core that took it:
+The reference computes softmax along the last axis as whole-array steps, each a pass over
+memory on one core: the log-softmax (max, subtract, exp, sum, log, subtract), then exp
+again; and its backward as three. The GEC model's copy loss takes the softmax of every
+decoder step's word scores at once, 64 x 33 x 16,000 numbers (135 MB): there each step
+streams the whole array from memory. Cut into pieces of rows of ~256 KB, each piece's steps
+run in the cache of the core that took it, and the forward pass takes one exponential per
+number instead of two:
 
-    y  = exp(x - max - log Σ exp(x - max))     per row, as the reference
-    dx = y · (g - Σ g·y)                        per row, as the reference
+    y  = e / Σ e,   e = exp(x - max)            per row (the same value as the reference's
+                                                exp(x - max - log Σ e), rounded differently)
+    dx = y · (g - Σ g·y)                        per row, the reference's steps
 
-A row's numbers go through the same NumPy operations whichever piece holds it, so the
-results are the reference's bits on any number of cores. Small arrays, other axes and
-other array types run the reference as it is.
+A row's numbers go through the same NumPy operations whichever piece holds it, so the bits
+are the same on any number of cores; the backward pass gives the reference's bits for the
+same y. Small arrays, other axes and other array types run the reference as it is.
 """
 import numpy as np
 
 from ..ops import activation as reference
-from ..ops.both import stable_log_softmax
 from . import parallel
 
 MIN_SIZE = 1 << 18   # elements: below this the threads cost more than they save
@@ -46,7 +47,10 @@ class Softmax(reference.Softmax):
         pieces = _row_pieces(rows_in)
 
         def run(worker, k):
-            y[pieces[k]] = np.exp(stable_log_softmax(rows_in[pieces[k]], -1))
+            rows, out = rows_in[pieces[k]], y[pieces[k]]
+            np.subtract(rows, rows.max(axis=-1, keepdims=True), out=out)
+            np.exp(out, out=out)
+            out /= out.sum(axis=-1, keepdims=True)
 
         parallel.for_each_chunk(run, len(pieces), parallel.workers())
         y = y.reshape(x.shape)
