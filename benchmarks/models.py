@@ -102,7 +102,7 @@ def minigrad_case(case, device, batch=BATCH):
 
         model, shape, loss_fn = lenet(batch_norm=case == "lenet_bn_train"), (batch, 1, 28, 28), mg.cross_entropy
     model.to(device)
-    x = mg.tensor(rng.standard_normal(shape).astype(np.float32), device=device)
+    x = mg.tensor(rng.standard_normal(shape, dtype=np.float32), device=device)  # (no float64 copy first: the peak memory counts it)
     y = mg.backend.to_device(rng.integers(0, 10, batch), device)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     if case.endswith("inference"):
