@@ -639,3 +639,62 @@ def test_lstm_step_second_derivative_through_the_fast_twin_is_the_references(mon
             results.append([g.numpy() for g in first + second])
     for fast, reference in zip(results[1], results[0]):
         np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=1e-13)
+
+
+def test_numba_loops_run_on_one_thread_below_the_threshold_and_on_every_core_above_it(monkeypatch):
+    # Waking OpenMP's sleeping threads costs more than a short loop: below NUMBA_PARALLEL_MIN
+    # values the loops run on the calling thread, and Numba's thread count comes back after.
+    import numba
+
+    asked = []
+    real_set = numba.set_num_threads
+    monkeypatch.setattr(numba, "set_num_threads", lambda n: (asked.append(n), real_set(n)))
+    before = numba.get_num_threads()
+    with parallel.loop_threads(parallel.NUMBA_PARALLEL_MIN - 1):
+        assert numba.get_num_threads() == 1
+    assert asked == [1, before] and numba.get_num_threads() == before
+    asked.clear()
+    with parallel.loop_threads(parallel.NUMBA_PARALLEL_MIN):
+        assert numba.get_num_threads() == before
+    assert asked == []
+    with pytest.raises(ZeroDivisionError), parallel.loop_threads(0):
+        1 / 0
+    assert numba.get_num_threads() == before
+    x = mg.tensor(np.random.default_rng(13).standard_normal((2, 3, 8, 8)).astype(np.float32), requires_grad=True)
+    mg.max_pool2d(mg.relu(x), 2, 2).sum().backward()  # a small step's loops: one thread each
+    assert asked and set(asked[::2]) == {1}
+
+
+@pytest.mark.parametrize("op", ["relu", "sigmoid", "batch_norm", "max_pool", "avg_pool", "batch_norm eval"])
+def test_numba_loops_give_the_same_bits_on_one_thread_and_on_every_core(op, monkeypatch):
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((8, 6, 64, 64)).astype(np.float32)
+    assert x.size >= fast_activation.LOOP_MIN_SIZE  # (the activations take their Numba loops)
+    gamma, beta = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    upstream = None
+    results = []
+    for threshold in (0, 1 << 40):  # every loop on every core; every loop on one thread
+        monkeypatch.setattr(parallel, "NUMBA_PARALLEL_MIN", threshold)
+        t = mg.tensor(x, requires_grad=op != "batch_norm eval")
+        if op == "relu":
+            y = mg.relu(t)
+        elif op == "sigmoid":
+            y = mg.sigmoid(t)
+        elif op == "batch_norm":
+            y = mg.batch_norm(t, None, None, mg.tensor(gamma), mg.tensor(beta), training=True)
+        elif op == "max_pool":
+            y = mg.max_pool2d(t, 3, 2)
+        elif op == "avg_pool":
+            y = mg.avg_pool2d(t, 2, 2)
+        else:
+            with mg.no_grad():
+                y = mg.batch_norm(t, np.zeros(6, np.float32), np.ones(6, np.float32),  # (running stats: arrays)
+                                  mg.tensor(gamma), mg.tensor(beta), training=False)
+        if upstream is None:
+            upstream = rng.standard_normal(y.shape).astype(np.float32)
+        if t.requires_grad:
+            y.backward(upstream)
+        results.append((y.numpy(), None if t.grad is None else t.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    if results[0][1] is not None:
+        np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -9,8 +9,9 @@ and two products), each step one more pass over memory. A loop reads g and y onc
 writes dx once: ReLU 2.3x faster on the CIFAR net's first activations (1.25 -> 0.54 ms for
 128x16x32x32), sigmoid 4x on LeNet's (0.50 -> 0.12 ms). Sigmoid's forward stays in NumPy,
 whose vectorised exp is faster than a compiled loop calling it per element. Small arrays
-stay in NumPy (the reference's code): below ~10^5 elements (LOOP_MIN_SIZE) starting the
-threads costs more than the passes saved.
+stay in NumPy (the reference's code): below ~10^5 elements (LOOP_MIN_SIZE) the loop's call
+costs more than the passes saved. Loops over fewer than parallel.NUMBA_PARALLEL_MIN values
+run on one thread (parallel.loop_threads says why; so do batch norm's and pooling's).
 """
 import numpy as np
 from numba import njit, prange
@@ -58,7 +59,8 @@ def backward(kernel, g, y):
     if not isinstance(g, np.ndarray) or g.shape != y.shape or g.dtype != y.dtype or y.size < LOOP_MIN_SIZE:
         return None
     dx = np.empty_like(y, order="C")
-    kernel(np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1))
+    with parallel.loop_threads(y.size):
+        kernel(np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1))
     return dx
 
 
@@ -69,17 +71,20 @@ class ReLU(reference.ReLU):
         x = np.ascontiguousarray(x)
         if not any(self.needs_input_grad):  # inference: no mask to keep
             y = np.empty_like(x)
-            _relu_inference(x.reshape(-1), y.reshape(-1))
+            with parallel.loop_threads(x.size):
+                _relu_inference(x.reshape(-1), y.reshape(-1))
             return y
         y, self.positive = np.empty_like(x), np.empty(x.shape, dtype=bool)
-        _relu_forward(x.reshape(-1), y.reshape(-1), self.positive.reshape(-1))  # y and the mask in one pass
+        with parallel.loop_threads(x.size):
+            _relu_forward(x.reshape(-1), y.reshape(-1), self.positive.reshape(-1))  # y and the mask in one pass
         return y
 
     def backward(self, g):
         if not isinstance(g, np.ndarray) or g.shape != self.positive.shape or g.size < LOOP_MIN_SIZE:
             return super().backward(g)  # (a tensor g: create_graph, the reference's lines build the graph)
         dx = np.empty(g.shape, dtype=g.dtype)
-        _relu(np.ascontiguousarray(g).reshape(-1), self.positive.reshape(-1), dx.reshape(-1))
+        with parallel.loop_threads(g.size):
+            _relu(np.ascontiguousarray(g).reshape(-1), self.positive.reshape(-1), dx.reshape(-1))
         return dx
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ops import batchnorm as reference
+from . import parallel
 
 
 FAST_SUMS = {"reassoc", "contract"}  # reorder additions, fuse multiply-adds; nothing else
@@ -91,7 +92,8 @@ def forward(x, gamma, beta, eps):
     x3 = as_ncl(x)
     y = np.empty_like(x3)
     mean, var = np.empty(x.shape[1]), np.empty(x.shape[1])
-    _forward(x3, gamma, beta, eps, y, mean, var)
+    with parallel.loop_threads(3 * x.size):  # three passes over x
+        _forward(x3, gamma, beta, eps, y, mean, var)
     return y.reshape(x.shape), mean, var
 
 
@@ -100,7 +102,8 @@ def backward(dy, x, mean, gamma, inv_std):
     dy3 = as_ncl(dy)
     dx = np.empty_like(dy3)
     dgamma, dbeta = np.empty(dy.shape[1]), np.empty(dy.shape[1])
-    _backward(dy3, as_ncl(x), mean, gamma, inv_std, dx, dgamma, dbeta)
+    with parallel.loop_threads(3 * dy.size):  # two passes over dy and x
+        _backward(dy3, as_ncl(x), mean, gamma, inv_std, dx, dgamma, dbeta)
     return dx.reshape(dy.shape), dgamma.astype(dy.dtype), dbeta.astype(dy.dtype)
 
 
@@ -121,7 +124,8 @@ class BatchNorm(reference.BatchNorm):
             shift = (beta - running_mean * scale).astype(x.dtype)
             x3 = as_ncl(x)
             y = np.empty_like(x3)
-            _scale_shift(x3, scale, shift, y)
+            with parallel.loop_threads(x.size):
+                _scale_shift(x3, scale, shift, y)
             return y.reshape(x.shape)
         if not self.fused:
             return super().forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)

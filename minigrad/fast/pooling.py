@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ops import pooling as reference
+from . import parallel
 from .im2col_numba import check_windows, index, inside
 
 
@@ -139,7 +140,8 @@ def max_pool_forward(x, kernel, stride, padding, out_shape):
     _check_shapes("max_pool2d", x.shape, out_shape, kernel, stride, padding)
     out = np.empty(out_shape, dtype=x.dtype)
     winner = np.empty(out_shape, dtype=np.int32)
-    _forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out, winner)
+    with parallel.loop_threads(x.size):
+        _forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out, winner)
     return out, winner
 
 
@@ -147,7 +149,8 @@ def max_pool_backward(g, winner, x_shape):
     if g.shape != winner.shape or g.shape[:2] != tuple(x_shape[:2]):
         raise ValueError(f"max_pool2d backward: gradient shape {g.shape} does not match the output {winner.shape}")
     dx = np.empty(x_shape, dtype=g.dtype)  # (_backward zeroes it)
-    _backward(np.ascontiguousarray(g), winner, dx)
+    with parallel.loop_threads(dx.size):
+        _backward(np.ascontiguousarray(g), winner, dx)
     return dx
 
 
@@ -241,14 +244,16 @@ def _avg_backward(g, kh, kw, sh, sw, ph, pw, dx):
 def avg_pool_forward(x, kernel, stride, padding, out_shape):
     _check_shapes("avg_pool2d", x.shape, out_shape, kernel, stride, padding)
     out = np.empty(out_shape, dtype=x.dtype)
-    _avg_forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
+    with parallel.loop_threads(x.size):
+        _avg_forward(np.ascontiguousarray(x), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
     return out
 
 
 def avg_pool_backward(g, kernel, stride, padding, x_shape):
     _check_shapes("avg_pool2d backward", x_shape, g.shape, kernel, stride, padding)
     dx = np.empty(x_shape, dtype=g.dtype)  # (_avg_backward zeroes it)
-    _avg_backward(np.ascontiguousarray(g), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dx)
+    with parallel.loop_threads(dx.size):
+        _avg_backward(np.ascontiguousarray(g), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dx)
     return dx
 
 
