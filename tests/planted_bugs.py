@@ -55,7 +55,7 @@ FAST_BUGS = [  # the fast room's kernels and the GEC model that its benchmark ti
     ("minigrad/fast/lstm.py", "            a[:, rows] += b_hh[rows]\n", ""),
     ("minigrad/fast/lstm.py", "        dc = dc_total * f if need[2] else None", "        dc = dc_total if need[2] else None"),
     ("minigrad/fast/lstm.py", "grads[2], grads[3] = da.T @ x, da.T @ h", "grads[2], grads[3] = da.T @ x, da.T @ x[:, :h.shape[1]]"),
-    ("minigrad/fast/parallel.py", "    if values >= NUMBA_PARALLEL_MIN:", "    if values < NUMBA_PARALLEL_MIN:"),
+    ("minigrad/fast/parallel.py", "    if values >= PARALLEL_MIN_VALUES:", "    if values < PARALLEL_MIN_VALUES:"),
     ("minigrad/fast/parallel.py", "        numba.set_num_threads(previous)", "        pass"),
     ("minigrad/fast/workspace.py", "buffer = free.pop(min(fitting, key=lambda k: free[k].size))",
      "buffer = free[min(fitting, key=lambda k: free[k].size)]"),

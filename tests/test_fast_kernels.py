@@ -273,7 +273,7 @@ def test_large_activation_backward_takes_the_numba_loop_and_agrees_with_numpy(na
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("size", [1000, fast_activation.LOOP_MIN_SIZE + 1000])  # the second: one piece per core
+@pytest.mark.parametrize("size", [1000, parallel.PARALLEL_MIN_VALUES + 1000])  # the second: one piece per core
 def test_fast_sigmoid_forward_agrees_with_the_reference_out_to_the_extremes(dtype, size):
     # The twin computes 1 / (1 + exp(-x)); far below zero exp(-x) overflows to inf, which must
     # give 0 quietly (no overflow warning), as the reference's tanh form does.
@@ -642,7 +642,7 @@ def test_lstm_step_second_derivative_through_the_fast_twin_is_the_references(mon
 
 
 def test_numba_loops_run_on_one_thread_below_the_threshold_and_on_every_core_above_it(monkeypatch):
-    # Waking OpenMP's sleeping threads costs more than a short loop: below NUMBA_PARALLEL_MIN
+    # Waking OpenMP's sleeping threads costs more than a short loop: below PARALLEL_MIN_VALUES
     # values the loops run on the calling thread, and Numba's thread count comes back after.
     import numba
 
@@ -650,11 +650,11 @@ def test_numba_loops_run_on_one_thread_below_the_threshold_and_on_every_core_abo
     real_set = numba.set_num_threads
     monkeypatch.setattr(numba, "set_num_threads", lambda n: (asked.append(n), real_set(n)))
     before = numba.get_num_threads()
-    with parallel.loop_threads(parallel.NUMBA_PARALLEL_MIN - 1):
+    with parallel.loop_threads(parallel.PARALLEL_MIN_VALUES - 1):
         assert numba.get_num_threads() == 1
     assert asked == [1, before] and numba.get_num_threads() == before
     asked.clear()
-    with parallel.loop_threads(parallel.NUMBA_PARALLEL_MIN):
+    with parallel.loop_threads(parallel.PARALLEL_MIN_VALUES):
         assert numba.get_num_threads() == before
     assert asked == []
     with pytest.raises(ZeroDivisionError), parallel.loop_threads(0):
@@ -674,7 +674,7 @@ def test_numba_loops_give_the_same_bits_on_one_thread_and_on_every_core(op, monk
     upstream = None
     results = []
     for threshold in (0, 1 << 40):  # every loop on every core; every loop on one thread
-        monkeypatch.setattr(parallel, "NUMBA_PARALLEL_MIN", threshold)
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_VALUES", threshold)
         t = mg.tensor(x, requires_grad=op != "batch_norm eval")
         if op == "relu":
             y = mg.relu(t)

@@ -10,7 +10,7 @@ writes dx once: ReLU 2.3x faster on the CIFAR net's first activations (1.25 -> 0
 128x16x32x32), sigmoid 4x on LeNet's (0.50 -> 0.12 ms). Sigmoid's forward stays in NumPy,
 whose vectorised exp is faster than a compiled loop calling it per element. Small arrays
 stay in NumPy (the reference's code): below ~10^5 elements (LOOP_MIN_SIZE) the loop's call
-costs more than the passes saved. Loops over fewer than parallel.NUMBA_PARALLEL_MIN values
+costs more than the passes saved. Loops over fewer than parallel.PARALLEL_MIN_VALUES values
 run on one thread (parallel.loop_threads says why; so do batch norm's and pooling's).
 """
 import numpy as np
@@ -95,11 +95,12 @@ class Sigmoid(reference.Sigmoid):
         # activations on an AVX2 EPYC); exp(-x) overflowing to inf gives 1/inf = 0, the limit.
         # A large array is cut in one piece per core, each worked on by its own thread
         # (NumPy releases the GIL in these loops): elementwise, so the same bits either way.
+        # (LeNet's first activations at batch 32, 150,528 values: 212 µs in two pieces, 143 in one.)
         if x.dtype.kind != "f":  # integers: the reference's promotion to float
             return super().forward(x)
         y = np.empty(x.shape, dtype=x.dtype)
         flat_x, flat_y = np.ascontiguousarray(x).reshape(-1), y.reshape(-1)
-        pieces = parallel.even_slices(x.size, parallel.workers() if x.size >= LOOP_MIN_SIZE else 1)
+        pieces = parallel.even_slices(x.size, parallel.workers() if x.size >= parallel.PARALLEL_MIN_VALUES else 1)
 
         def sigmoid_piece(k):
             part = flat_y[pieces[k]]

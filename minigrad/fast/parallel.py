@@ -138,23 +138,23 @@ def for_each_chunk(work, chunks, n):
     run_on_workers(run, min(n, chunks))
 
 
-#: Values a Numba parallel loop walks (times its passes over them), at least, for it to run on
-#: every core. Numba's loops run on OpenMP's threads, which sleep between loops
-#: (OMP_WAIT_POLICY=PASSIVE, process.py), and waking them costs ~60 µs a loop on a VM: as
-#: long as one thread takes for ~400,000 ReLUs. Below this the loop runs on the calling thread.
-NUMBA_PARALLEL_MIN = 1 << 19
+#: Values a loop walks (times its passes over them), at least, for it to be shared out over
+#: the cores. The threads that would share it sleep between loops (a worker here, or OpenMP's
+#: for Numba's loops: OMP_WAIT_POLICY=PASSIVE, process.py), and waking one costs ~60-80 µs
+#: on a VM: as long as one thread takes for ~400,000 ReLUs or ~100,000 sigmoids.
+PARALLEL_MIN_VALUES = 1 << 19
 
 
 @contextlib.contextmanager
 def loop_threads(values):
     """Inside the block, Numba's parallel loops run on every core if they walk at least
-    NUMBA_PARALLEL_MIN values, else on the calling thread alone. The same loops either way,
+    PARALLEL_MIN_VALUES values, else on the calling thread alone. The same loops either way,
     and the same bits: each iteration's work is the same however many threads share them.
 
     The CIFAR net's first activations at batch 32 (150,528 values, 2-core Xeon): a ReLU
     forward pass 82 -> 31 µs, max pooling 96 -> 71 µs; at 2 million values the cores win
     (ReLU 756 µs on one, 464 on two)."""
-    if values >= NUMBA_PARALLEL_MIN:
+    if values >= PARALLEL_MIN_VALUES:
         yield
         return
     import numba
