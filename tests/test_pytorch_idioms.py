@@ -1025,3 +1025,23 @@ def test_loader_batches_are_tensors_as_pytorchs_are():
         values, indices = x.max(1)  # a tensor's max(dim): (values, indices), not an array's row
         np.testing.assert_array_equal(values.numpy(), x0[:4].max(1))
         assert x.view(x.size(0), -1).shape == (4, 2) and y.long().dtype in (np.int64, torch.int64)
+
+
+@needs_torch
+@pytest.mark.parametrize("training", [True, False])
+def test_functional_batch_norm_takes_its_running_statistics_as_tensors(training):
+    # F.batch_norm(x, running_mean, running_var, ...) with tensors, as PyTorch's buffers are:
+    # the same output, and in training the same running statistics, updated in place.
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((4, 3, 5, 5))
+    mean0, var0 = rng.standard_normal(3), rng.random(3) + 0.5
+    weight, bias = rng.standard_normal(3), rng.standard_normal(3)
+    ours = [mg.tensor(mean0.copy()), mg.tensor(var0.copy())]
+    theirs = [torch.tensor(mean0.copy()), torch.tensor(var0.copy())]
+    y = mg.batch_norm(mg.tensor(x), *ours, mg.tensor(weight), mg.tensor(bias), training=training)
+    expected = torch.nn.functional.batch_norm(torch.tensor(x), *theirs, torch.tensor(weight), torch.tensor(bias),
+                                              training=training)
+    np.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    assert training == (not np.allclose(ours[0].numpy(), mean0))

@@ -1,5 +1,5 @@
 """Batch normalization over (N, C) or (N, C, H, W): statistics per channel C."""
-from ..tensor import Function
+from ..tensor import Function, Tensor
 from .both import sqrt
 
 
@@ -98,7 +98,9 @@ def update_running_statistics(running_mean, running_var, mean, var, momentum, co
 
 
 def batch_norm(x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5):
-    """PyTorch's argument order. running_mean/var are arrays updated in place in training."""
+    """PyTorch's argument order. running_mean/var: arrays or tensors (as PyTorch's buffers),
+    updated in place in training."""
+    running_mean, running_var = (r.data if isinstance(r, Tensor) else r for r in (running_mean, running_var))
     return BatchNorm.apply(
         x, weight, bias, running_mean=running_mean, running_var=running_var,
         training=training, momentum=momentum, eps=eps,
