@@ -102,7 +102,7 @@ def backward(dy, x, mean, gamma, inv_std):
     dy3 = as_ncl(dy)
     dx = np.empty_like(dy3)
     dgamma, dbeta = np.empty(dy.shape[1]), np.empty(dy.shape[1])
-    with parallel.loop_threads(3 * dy.size):  # two passes over dy and x
+    with parallel.loop_threads(3 * dy.size):  # two passes, each reading dy and x
         _backward(dy3, as_ncl(x), mean, gamma, inv_std, dx, dgamma, dbeta)
     return dx.reshape(dy.shape), dgamma.astype(dy.dtype), dbeta.astype(dy.dtype)
 

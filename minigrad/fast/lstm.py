@@ -10,15 +10,15 @@ equal work that need nothing from each other:
                                                  each half from its half of W's rows
     backward   dx = da W_ih,  dh = da W_hh       and   dW_ih = daᵀ x,  dW_hh = daᵀ h,  db = Σ da
 
-so each worker takes one group (parallel.py), and the gates' elementwise steps run as in
-the reference. Each product is computed whole by one worker, and the groups are the same
-on any number of cores: the bits do not depend on it. Small steps (below MIN_WORK
+so each worker takes one group (parallel.py). The gates' elementwise steps are the
+reference's own functions (lstm_gates_from, lstm_gate_grads): the derivative is written
+once. Each product is computed whole by one worker, and the groups are the same on any
+number of cores: the bits do not depend on it. Small steps (below MIN_WORK
 multiply-adds), other array types and create_graph run the reference as it is.
 """
 import numpy as np
 
 from ..ops import rnn as reference
-from ..ops.both import sigmoid, split, tanh
 from . import parallel
 
 #: Multiply-adds of the forward products (at least). The GEC decoder's step (42M) gains
@@ -47,13 +47,10 @@ class LSTMCellStep(reference.LSTMCellStep):
             a[:, rows] += b_hh[rows]
 
         parallel.for_each_chunk(half, 2, parallel.workers())
-        i, f, g, o = split(a, 4, 1)
-        i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-        c_new = f * c + i * g
-        tanh_c = tanh(c_new)
+        _, _, _, o, c_new, tanh_c = gates = reference.lstm_gates_from(a, c)
         # what the reference's keep() leaves: under create_graph, kept() recomputes it from
         # the saved tensors with the reference's lstm_gates, and its backward runs
-        self._keep = ((i, f, g, o, c_new, tanh_c), reference.lstm_gates, {})
+        self._keep = (gates, reference.lstm_gates, {})
         self.save_for_backward(x, h, c, w_ih, w_hh, b_ih, b_hh)
         return np.concatenate([o * tanh_c, c_new], 1)
 
@@ -62,11 +59,7 @@ class LSTMCellStep(reference.LSTMCellStep):
         if not isinstance(grad, np.ndarray) or not _takes(x, h, w_ih, w_hh) or grad.dtype != x.dtype:
             return super().backward(grad)  # (a tensor: create_graph, the reference's lines build the graph)
         i, f, g, o, _, tanh_c = self.kept(x, h, c, w_ih, w_hh, b_ih, b_hh)
-        dh_new, dc_new = split(grad, 2, 1)
-        # the reference's elementwise steps (ops/rnn.py's docstring derives them)
-        dc_total = dc_new + dh_new * o * (1 - tanh_c * tanh_c)
-        di, df, dg, do = dc_total * g, dc_total * c, dc_total * i, dh_new * tanh_c
-        da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], 1)
+        da, dc_total = reference.lstm_gate_grads(grad, c, i, f, g, o, tanh_c)  # the reference's own lines
         need = self.needs_input_grad
         grads = [None] * 6  # dx, dh, dW_ih, dW_hh, db_ih, db_hh
 

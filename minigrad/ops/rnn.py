@@ -58,10 +58,24 @@ class RNNCellStep(Function):
 
 def lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh):
     """The LSTM's gates and new cell state: i, f, g, o, c' and tanh(c')."""
-    i, f, g, o = split(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, 4, 1)
+    return lstm_gates_from(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, c)
+
+
+def lstm_gates_from(a, c):
+    """The same from the gates' pre-activations a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh."""
+    i, f, g, o = split(a, 4, 1)
     i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
     c_new = f * c + i * g
     return i, f, g, o, c_new, tanh(c_new)
+
+
+def lstm_gate_grads(grad, c, i, f, g, o, tanh_c):
+    """LSTMCellStep's backward up to the affine rule: (dL/da, dc_total), from the gradient
+    of [h', c'] and the kept gates (the class docstring derives each line)."""
+    dh_new, dc_new = split(grad, 2, 1)
+    dc_total = dc_new + dh_new * o * (1 - tanh_c * tanh_c)
+    di, df, dg, do = dc_total * g, dc_total * c, dc_total * i, dh_new * tanh_c
+    return concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], 1), dc_total
 
 
 class LSTMCellStep(Function):
@@ -91,10 +105,7 @@ class LSTMCellStep(Function):
     def backward(self, grad):
         x, h, c, w_ih, w_hh, b_ih, b_hh = self.saved_tensors
         i, f, g, o, _, tanh_c = self.kept(x, h, c, w_ih, w_hh, b_ih, b_hh)
-        dh_new, dc_new = split(grad, 2, 1)
-        dc_total = dc_new + dh_new * o * (1 - tanh_c * tanh_c)
-        di, df, dg, do = dc_total * g, dc_total * c, dc_total * i, dh_new * tanh_c
-        da = concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], 1)
+        da, dc_total = lstm_gate_grads(grad, c, i, f, g, o, tanh_c)
         dx, dh, dw_ih, dw_hh, db_ih, db_hh = _affine_backward(self, da, da, x, h, w_ih, w_hh)
         dc = dc_total * f if self.needs_input_grad[2] else None
         return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
