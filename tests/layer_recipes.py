@@ -121,25 +121,34 @@ def torch_batch_norm(x, gamma, beta):
     return TF.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
 
 
-def conv2d_on_path(direct):
-    """conv2d with the fast twin's path pinned: direct loops (where they apply: stride and
-    dilation 1, on the CPU) or im2col and matrix products. In reference mode: the reference."""
+def conv2d_on_path(path):
+    """conv2d with the fast twin's path pinned: "direct" loops for both passes (where they
+    apply: stride and dilation 1, on the CPU), "direct forward" (the column path's backward)
+    or "columns" (im2col and matrix products). In reference mode: the reference."""
     from minigrad.fast.conv import Conv2d
 
+    limits = {"direct": (10**9, 10**9, 10**9), "direct forward": (0, 10**9, 10**9), "columns": (0, 0, 0)}[path]
+    names = ("direct_max_field", "direct_forward_max_field", "direct_forward_max_batch")
+
     def call(x, w, b, **params):
-        saved, Conv2d.direct_max_field = Conv2d.direct_max_field, (10**9 if direct else 0)
+        saved = [getattr(Conv2d, name) for name in names]
+        for name, value in zip(names, limits):
+            setattr(Conv2d, name, value)
         try:
             return mg.conv2d(x, w, b, **params)
         finally:
-            Conv2d.direct_max_field = saved
+            for name, value in zip(names, saved):
+                setattr(Conv2d, name, value)
     return call
 
 
 LAYER_RECIPES = [
-    LayerRecipe("conv2d", conv2d_on_path(direct=False), conv2d_composed, conv_case(),
+    LayerRecipe("conv2d", conv2d_on_path("columns"), conv2d_composed, conv_case(),
                 torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
-    LayerRecipe("conv2d_direct", conv2d_on_path(direct=True), conv2d_composed, conv_case(unit_stride=True),
+    LayerRecipe("conv2d_direct", conv2d_on_path("direct"), conv2d_composed, conv_case(unit_stride=True),
                 torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
+    LayerRecipe("conv2d_direct_forward", conv2d_on_path("direct forward"), conv2d_composed,
+                conv_case(unit_stride=True), torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
     LayerRecipe(
         "max_pool2d", lambda x, **p: mg.max_pool2d(x, **p),
         lambda x, kernel_size, stride, padding: pool_composed(x, kernel_size, stride, padding, mg.amax, -np.inf),
