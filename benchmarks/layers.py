@@ -31,6 +31,7 @@ CASES = {
     "cifar batchnorm 16ch": ("batch_norm", (BATCH, 16, 32, 32), {}),
     "cifar linear 1024→16": ("linear", (BATCH, 1024), dict(out=16)),
     "lenet conv1 1→6 k5 p2": ("conv", (BATCH, 1, 28, 28), dict(filters=6, kernel=5, padding=2)),
+    "lenet conv2 6→16 k5": ("conv", (BATCH, 6, 14, 14), dict(filters=16, kernel=5, padding=0)),
     "lenet avgpool 2/2": ("avg_pool", (BATCH, 6, 28, 28), dict(kernel=2, stride=2)),
     "lenet linear 400→120": ("linear", (BATCH, 400), dict(out=120)),
 }
