@@ -123,12 +123,12 @@ def torch_batch_norm(x, gamma, beta):
 
 def conv2d_on_path(path):
     """conv2d with the fast twin's path pinned: "direct" loops for both passes (where they
-    apply: stride and dilation 1, on the CPU), "direct forward" (the column path's backward)
+    apply: stride and dilation 1, on the CPU), "mixed" (direct loops for y and dW, columns for dx)
     or "columns" (im2col and matrix products). In reference mode: the reference."""
     from minigrad.fast.conv import Conv2d
 
-    limits = {"direct": (10**9, 10**9, 10**9), "direct forward": (0, 10**9, 10**9), "columns": (0, 0, 0)}[path]
-    names = ("direct_max_field", "direct_forward_max_field", "direct_forward_max_batch")
+    limits = {"direct": (10**9, 10**9, 10**9), "mixed": (0, 10**9, 10**9), "columns": (0, 0, 0)}[path]
+    names = ("direct_max_field", "mixed_max_field", "mixed_max_batch")
 
     def call(x, w, b, **params):
         saved = [getattr(Conv2d, name) for name in names]
@@ -147,7 +147,7 @@ LAYER_RECIPES = [
                 torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
     LayerRecipe("conv2d_direct", conv2d_on_path("direct"), conv2d_composed, conv_case(unit_stride=True),
                 torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
-    LayerRecipe("conv2d_direct_forward", conv2d_on_path("direct forward"), conv2d_composed,
+    LayerRecipe("conv2d_mixed", conv2d_on_path("mixed"), conv2d_composed,
                 conv_case(unit_stride=True), torch=lambda x, w, b, **p: TF.conv2d(x, w, b, **p)),
     LayerRecipe(
         "max_pool2d", lambda x, **p: mg.max_pool2d(x, **p),

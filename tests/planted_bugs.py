@@ -62,8 +62,9 @@ FAST_BUGS = [  # the fast room's kernels and the GEC model that its benchmark ti
     ("minigrad/fast/process.py", "if parallel.workers() > 1 and parallel.blas_on_one_thread():", "if False:"),
     ("minigrad/fast/conv.py", "chunk_bytes = self.chunk_bytes if any(self.needs_input_grad) else self.inference_chunk_bytes",
      "chunk_bytes = self.chunk_bytes"),
-    ("minigrad/fast/conv.py", "len(x) <= self.direct_forward_max_batch", "len(x) < self.direct_forward_max_batch"),
-    ("minigrad/fast/conv.py", 'self.direct = path == "direct"', 'self.direct = path != "columns"'),
+    ("minigrad/fast/conv.py", "len(x) <= self.mixed_max_batch", "len(x) < self.mixed_max_batch"),
+    ("minigrad/fast/conv.py", '        if self.path == "direct":\n            return conv_input_grad',
+     '        if self.path != "columns":\n            return conv_input_grad'),
     ("examples/gec/model.py", "None if embedded is None else embedded[:, t])", "None if embedded is None else embedded[:, t - 1])"),
 ]
 

@@ -101,7 +101,7 @@ def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_ar
 
     with monkeypatch.context() as patch:
         patch.setattr(fast_conv.Conv2d, "direct_max_field", 0)  # the im2col path
-        patch.setattr(fast_conv.Conv2d, "direct_forward_max_field", 0)
+        patch.setattr(fast_conv.Conv2d, "mixed_max_field", 0)
         for keep_bytes, kept in ((columns - 1, False), (columns, True)):
             patch.setattr(fast_conv.Conv2d, "keep_bytes", keep_bytes)
             assert saved_bytes(mg.conv2d(x, w, padding=2)) == x.data.nbytes + w.data.nbytes + kept * columns
@@ -120,17 +120,21 @@ def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_ar
 
 
 @pytest.mark.parametrize("batch", [2, 3])
-def test_a_mid_sized_field_in_a_small_batch_runs_forward_direct_and_backward_on_columns(batch, monkeypatch):
-    # 6 channels, 5x5 (150 values per field, LeNet's second layer): the direct loops forward
-    # in a batch of up to direct_forward_max_batch images (here 2), then the column path's
-    # backward; a larger batch takes the column path both ways. The reference's values
-    # either way (float64, so only a wrong sum can differ).
+def test_a_mid_sized_field_in_a_small_batch_takes_the_direct_loops_for_y_and_dw_and_columns_for_dx(batch, monkeypatch):
+    # 6 channels, 5x5 (150 values per field, LeNet's second layer): in a batch of up to
+    # mixed_max_batch images (here 2), y and dW from the direct loops and dx from the
+    # column path (no columns of x built); a larger batch takes the column path for all three.
+    # The reference's values either way (float64, so only a wrong sum can differ).
     from minigrad.fast import conv_direct
 
-    monkeypatch.setattr(fast_conv.Conv2d, "direct_forward_max_batch", 2)
-    direct_forwards = []
-    original = conv_direct.conv_forward
-    monkeypatch.setattr(conv_direct, "conv_forward", lambda *args: (direct_forwards.append(1), original(*args))[1])
+    monkeypatch.setattr(fast_conv.Conv2d, "mixed_max_batch", 2)
+    calls = []
+    for name in ("conv_forward", "conv_weight_grad", "conv_input_grad"):
+        original = getattr(conv_direct, name)
+        monkeypatch.setattr(conv_direct, name, lambda *args, _f=original, _name=name: (calls.append(_name), _f(*args))[1])
+    matrix_grads = fast_conv.Conv2d._matrix_grads
+    monkeypatch.setattr(fast_conv.Conv2d, "_matrix_grads", lambda self, g, need_db, need_dw=None: (
+        calls.append(("columns", need_dw)), matrix_grads(self, g, need_db, need_dw))[1])
     rng = np.random.default_rng(batch)
     x, w, b = rng.standard_normal((batch, 6, 9, 8)), rng.standard_normal((5, 6, 5, 5)), rng.standard_normal(5)
     upstream = rng.standard_normal((batch, 5, 7, 6))
@@ -139,11 +143,12 @@ def test_a_mid_sized_field_in_a_small_batch_runs_forward_direct_and_backward_on_
         with mg.use_kernels(mode):
             xt, wt, bt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
             y = mg.conv2d(xt, wt, bt, padding=1)
-            if mode == "fast":  # backward on the column path: it keeps x, not the padded planes
-                assert not y._ctx.direct and "x_padded" not in vars(y._ctx) and y._ctx.x.shape == x.shape
             y.backward(upstream)
             results.append([y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()])
-    assert len(direct_forwards) == (batch <= 2)
+    if batch <= 2:
+        assert calls == ["conv_forward", "conv_weight_grad", ("columns", False)]
+    else:
+        assert calls == [("columns", None)]
     for fast, reference in zip(results[1], results[0]):
         np.testing.assert_allclose(fast, reference, rtol=1e-10, atol=1e-10)
 
@@ -162,7 +167,7 @@ def test_direct_conv_loops_match_the_reference_for_every_kernel_width(kernel):
             xt, wt, bt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
             y = mg.conv2d(xt, wt, bt, padding=(1, 2))
             if mode == "fast":
-                assert y._ctx.direct  # 2·KH·KW values per field: the direct loops
+                assert y._ctx.path == "direct"  # 2·KH·KW values per field: the direct loops
             y.backward(upstream)
             results.append([y.numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()])
     for fast, reference in zip(results[1], results[0]):
@@ -487,7 +492,7 @@ def test_conv2d_without_gradients_walks_smaller_chunks_with_the_same_result(monk
     original = parallel.for_each_chunk
     monkeypatch.setattr(parallel, "for_each_chunk", lambda work, chunks, n: (counts.append(chunks), original(work, chunks, n))[1])
     monkeypatch.setattr(fast_conv.Conv2d, "direct_max_field", 0)  # the column path
-    monkeypatch.setattr(fast_conv.Conv2d, "direct_forward_max_field", 0)
+    monkeypatch.setattr(fast_conv.Conv2d, "mixed_max_field", 0)
     results = {}
     for name, inference_bytes, mode in (("small", 2 * 18 * 18 * 8, "fast"), ("whole", 1 << 30, "fast"), ("ref", 0, "reference")):
         monkeypatch.setattr(fast_conv.Conv2d, "inference_chunk_bytes", max(inference_bytes, 1))

@@ -16,8 +16,8 @@ Three things make it faster than the reference, each measured in benchmarks/READ
 * Direct loops (conv_direct.py) for layers with few input channels (C·KH·KW <=
   ``direct_max_field``, stride and dilation 1, on the CPU): the same three sums without the
   column matrix, which for a first layer is 25-75 copies of a thin image that the products
-  can only stream through. Somewhat larger fields (``direct_forward_max_field``) take the
-  direct forward loop in small batches and the column path's backward.
+  can only stream through. Somewhat larger fields (``mixed_max_field``) in small batches
+  take a mixed path: the direct loops for y and dW, the column path for dx.
 """
 from ..backend import get_array_module, is_cupy_array
 from ..ops import conv as reference
@@ -74,19 +74,18 @@ class Conv2d(reference.Conv2d):
     keep_bytes = 0
     keep_bytes_gpu = 1 << 30
     #: Direct loops up to this many values per receptive field (C·KH·KW): faster than im2col
-    #: for the first layers of LeNet (25) and the CIFAR net (75); LeNet's second (150) takes only
-    #: the forward loop (below).
+    #: for the first layers of LeNet (25) and the CIFAR net (75).
     direct_max_field = 100
-    #: Direct forward loops, with the column path's backward, up to this many values per field
-    #: in batches of up to direct_forward_max_batch images (LeNet's second layer: 150). In a
-    #: small batch the column path's forward is mostly fixed costs (two chunks handed to two
-    #: workers), while the direct loop's cost grows with the batch. LeNet's second layer on a
-    #: 2-core Xeon, columns -> this, forward+backward and inference: 1770 -> 1650 and 693 ->
-    #: 443 µs at batch 32, 4343 -> 3991 and 1376 -> 1312 µs at 128; at 512 the direct forward
-    #: alone took 5446 µs against 3686. The backward stays on the column path: the direct dx
-    #: loop (a read-modify-write per tap) ran at half its speed.
-    direct_forward_max_field = 160
-    direct_forward_max_batch = 128
+    #: Up to this many values per field, in batches of up to mixed_max_batch images,
+    #: y and dW from the direct loops and dx from the column path (LeNet's second layer: 150).
+    #: In a small batch the column path is mostly fixed costs (two chunks handed to two
+    #: workers, the columns built for each), while the direct loops' cost grows with the
+    #: batch; their dx (a read-modify-write per tap) is the slowest of the three at any size.
+    #: LeNet's second layer on a 2-core Xeon, forward + backward at batch 32: 1.6-1.7 ms on the
+    #: column path, 1.2-1.4 ms this way (forward ~0.32, dW ~0.32, dx ~0.44); at 128 within 3%,
+    #: at 512 the direct forward alone took 5.0-5.4 ms against the column path's 3.7.
+    mixed_max_field = 160
+    mixed_max_batch = 128
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1):
         self.geometry = reference.check_conv_inputs(x, w, b, stride, padding, dilation)
@@ -94,21 +93,18 @@ class Conv2d(reference.Conv2d):
         n, _, h, w_ = x.shape
         oh, ow = output_size(h, kh, sh, ph, dh), output_size(w_, kw, sw, pw, dw)
         xp = get_array_module(x)
-        path = self._path(x, w)
-        self.direct = path == "direct"  # backward's loops: the direct ones, or the column path's
-        self.w = w
-        if self.direct:
-            self.x_shape = x.shape
-        else:  # the column path reads x (its backward rebuilds the columns from it)
-            self.x, self.kernels = xp.ascontiguousarray(x), _kernels(x)
-        if path != "columns":
+        self.path, self.w = self._path(x, w), w
+        if self.path != "columns":
             from .conv_direct import conv_forward
             y, x_padded = conv_forward(x, w, b, (ph, pw))
-            if self.direct:
-                self.x_padded = x_padded if self.needs_input_grad[1] else None  # only dW reads it
+            self.x_shape = x.shape
+            self.x_padded = x_padded if self.needs_input_grad[1] else None  # only dW reads it
+            if self.path == "mixed" and self.needs_input_grad[0]:
+                self.x, self.kernels = x, _kernels(x)  # dx from the column path (backward)
             if not any(self.needs_input_grad):
                 self.release()
             return y
+        self.x, self.kernels = xp.ascontiguousarray(x), _kernels(x)
         filters, positions = w.shape[0], oh * ow
         w_matrix = reference.weight_matrix(w)
         y = xp.empty((n, filters, positions), dtype=x.dtype)
@@ -125,37 +121,38 @@ class Conv2d(reference.Conv2d):
         return y.reshape(n, filters, oh, ow)
 
     def _path(self, x, w):
-        """"direct" (both passes in direct loops), "direct forward" (the column path's
-        backward) or "columns"."""
+        """"direct" (the direct loops for y, dW and dx), "mixed" (the direct loops for y and dW,
+        the column path for dx) or "columns" (the column path for all three)."""
         (kh, kw), stride, _, dilation = self.geometry
         if stride != (1, 1) or dilation != (1, 1) or is_cupy_array(x):
             return "columns"
         field = x.shape[1] * kh * kw
         if field <= self.direct_max_field:
             return "direct"
-        if field <= self.direct_forward_max_field and len(x) <= self.direct_forward_max_batch:
-            return "direct forward"
+        if field <= self.mixed_max_field and len(x) <= self.mixed_max_batch:
+            return "mixed"
         return "columns"
 
     def backward(self, g):
         # db = Σ G over images and positions, summed where the loops below read G anyway
         # (in the worker threads, while G is in cache) whenever they run; else here
         need_db = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
-        dx, dw, db = self._direct_grads(g) if self.direct else self._matrix_grads(g, need_db)
+        dx, dw, db = self._matrix_grads(g, need_db) if self.path == "columns" else self._direct_grads(g)
         if len(self.needs_input_grad) == 2:  # no bias
             return dx, dw
         if not need_db:
             return dx, dw, None
         return dx, dw, (g.sum(axis=(0, 2, 3)) if db is None else db)
 
-    def _matrix_grads(self, g, need_db):
+    def _matrix_grads(self, g, need_db, need_dw=None):
         """dx, dW and db (None unless need_db) from the column matrices (the products of the
-        reference), chunk by chunk."""
+        reference), chunk by chunk; dW only if need_dw (by default: if wanted)."""
         xp = get_array_module(g)
         filters = self.w.shape[0]
         g = g.reshape(len(g), filters, -1)  # (N, F, OH·OW)
         w_matrix = reference.weight_matrix(self.w)
-        need_dx, need_dw = self.needs_input_grad[:2]
+        need_dx = self.needs_input_grad[0]
+        need_dw = self.needs_input_grad[1] if need_dw is None else need_dw
         dx = xp.empty_like(self.x) if need_dx else None
 
         def backward_chunk(images, cols, parallel_kernels):
@@ -189,13 +186,18 @@ class Conv2d(reference.Conv2d):
         return dx, dw, db
 
     def _direct_grads(self, g):
-        """dx, dW and db from the direct loops (conv_direct.py); db None where dW was not needed."""
+        """dW and db from the direct loop (conv_direct.py; db None where dW was not needed); dx
+        from the direct loop too, or on the mixed path from the column path's dx alone (which
+        builds no columns of x)."""
         from .conv_direct import conv_input_grad, conv_weight_grad
 
         padding = self.geometry[2]
-        dx = conv_input_grad(g, self.w, self.x_shape, padding) if self.needs_input_grad[0] else None
         dw, db = conv_weight_grad(self.x_padded, g, self.w.shape) if self.needs_input_grad[1] else (None, None)
-        return dx, dw, db
+        if not self.needs_input_grad[0]:
+            return None, dw, db
+        if self.path == "direct":
+            return conv_input_grad(g, self.w, self.x_shape, padding), dw, db
+        return self._matrix_grads(g, need_db=False, need_dw=False)[0], dw, db
 
     def _for_each_chunk(self, work, build=True, keep=False):
         """Call work(images, cols, parallel_kernels) for every chunk of the batch, where images
