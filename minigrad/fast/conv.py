@@ -81,9 +81,10 @@ class Conv2d(reference.Conv2d):
     #: In a small batch the column path is mostly fixed costs (two chunks handed to two
     #: workers, the columns built for each), while the direct loops' cost grows with the
     #: batch; their dx (a read-modify-write per tap) is the slowest of the three at any size.
-    #: LeNet's second layer on a 2-core Xeon, forward + backward at batch 32: 1.6-1.7 ms on the
-    #: column path, 1.2-1.4 ms this way (forward ~0.32, dW ~0.32, dx ~0.44); at 128 within 3%,
-    #: at 512 the direct forward alone took 5.0-5.4 ms against the column path's 3.7.
+    #: LeNet's second layer on a 2-core Xeon, forward + backward, column path -> this: 1.58 ->
+    #: 1.46 ms at batch 32, 4.43 -> 4.39 ms at 128 (medians of three alternating processes);
+    #: dW alone at batch 32 0.59 -> 0.31 ms; at 512 the direct forward alone took 5.0-5.4 ms
+    #: against the column path's 3.7.
     mixed_max_field = 160
     mixed_max_batch = 128
 
