@@ -119,8 +119,9 @@ def test_conv2d_keeps_only_its_input_and_weight_for_backward_when_the_columns_ar
     np.testing.assert_allclose(direct_dx, reference_dx, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("batch", [2, 3])
-def test_a_mid_sized_field_in_a_small_batch_takes_the_direct_loops_for_y_and_dw_and_columns_for_dx(batch, monkeypatch):
+@pytest.mark.parametrize("batch, contiguous", [(2, True), (2, False), (3, True)])
+def test_a_mid_sized_field_in_a_small_batch_takes_the_direct_loops_for_y_and_dw_and_columns_for_dx(
+        batch, contiguous, monkeypatch):
     # 6 channels, 5x5 (150 values per field, LeNet's second layer): in a batch of up to
     # mixed_max_batch images (here 2), y and dW from the direct loops and dx from the
     # column path (no columns of x built); a larger batch takes the column path for all three.
@@ -137,6 +138,8 @@ def test_a_mid_sized_field_in_a_small_batch_takes_the_direct_loops_for_y_and_dw_
         calls.append(("columns", need_dw)), matrix_grads(self, g, need_db, need_dw))[1])
     rng = np.random.default_rng(batch)
     x, w, b = rng.standard_normal((batch, 6, 9, 8)), rng.standard_normal((5, 6, 5, 5)), rng.standard_normal(5)
+    if not contiguous:  # the same values as a view with other strides (channels last in memory)
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     upstream = rng.standard_normal((batch, 5, 7, 6))
     results = []
     for mode in ("reference", "fast"):

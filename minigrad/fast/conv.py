@@ -154,7 +154,7 @@ class Conv2d(reference.Conv2d):
         w_matrix = reference.weight_matrix(self.w)
         need_dx = self.needs_input_grad[0]
         need_dw = self.needs_input_grad[1] if need_dw is None else need_dw
-        dx = xp.empty_like(self.x) if need_dx else None
+        dx = xp.empty(self.x.shape, dtype=self.x.dtype) if need_dx else None  # C order, whatever x's layout
 
         def backward_chunk(images, cols, parallel_kernels):
             # along G's rows: faster than down g_rows
