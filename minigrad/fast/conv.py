@@ -101,7 +101,9 @@ class Conv2d(reference.Conv2d):
             self.x_shape = x.shape
             self.x_padded = x_padded if self.needs_input_grad[1] else None  # only dW reads it
             if self.path == "mixed" and self.needs_input_grad[0]:
-                self.x, self.kernels = x, _kernels(x)  # dx from the column path (backward)
+                # dx from the column path, which builds no columns: it reads only x's shape,
+                # dtype and array type (the column path's helpers take them from self.x)
+                self.x, self.kernels = x, _kernels(x)
             if not any(self.needs_input_grad):
                 self.release()
             return y
